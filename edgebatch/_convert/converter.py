@@ -1,0 +1,123 @@
+"""The conversion pipeline: torch.export → core ATen → lowering to TF → TFLite."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import torch
+
+from edgebatch._convert import tflite
+from edgebatch._convert.export import export_module
+from edgebatch._convert.signature import (
+    DEFAULT_SIGNATURE_NAME,
+    Signature,
+    input_names_and_values,
+    output_names,
+)
+from edgebatch._convert.tf_graph import WeightStore, lower_program
+from edgebatch.model import TfLiteModel
+
+
+class Converter:
+    """Collects signatures, then converts them into one multi-signature flatbuffer."""
+
+    def __init__(self):
+        self._signatures: list[Signature] = []
+
+    def signature(
+        self,
+        name: str,
+        module: torch.nn.Module,
+        sample_args,
+        sample_kwargs: dict | None = None,
+        *,
+        dynamic_shapes: Any = None,
+    ) -> "Converter":
+        if any(s.name == name for s in self._signatures):
+            raise ValueError(f"signature '{name}' is defined twice")
+        if not isinstance(sample_args, (tuple, list)):
+            sample_args = (sample_args,)
+        self._signatures.append(
+            Signature(name, module, tuple(sample_args), dict(sample_kwargs or {}), dynamic_shapes)
+        )
+        return self
+
+    def convert(
+        self,
+        module: torch.nn.Module | None = None,
+        sample_args=None,
+        sample_kwargs: dict | None = None,
+        *,
+        strict_export: bool | str = "auto",
+        dynamic_shapes: Any = None,
+        quant_config=None,
+        _ai_edge_converter_flags: dict | None = None,
+    ) -> TfLiteModel:
+        if module is not None:
+            self.signature(
+                DEFAULT_SIGNATURE_NAME, module, sample_args, sample_kwargs,
+                dynamic_shapes=dynamic_shapes,
+            )
+        if not self._signatures:
+            raise ValueError("nothing to convert: give a module or add a signature first")
+        flags = dict(_ai_edge_converter_flags or {})
+        if quant_config is not None:
+            flags = quant_config.converter_flags(flags)
+        start = time.perf_counter()
+        weights = WeightStore()
+        lowered = [
+            _lower_signature(sig, weights, strict_export) for sig in self._signatures
+        ]
+        flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable, flags)
+        model = TfLiteModel(flatbuffer)
+        model.report = {
+            "conversion_seconds": time.perf_counter() - start,
+            "select_tf_ops": tflite.uses_select_tf_ops(flags),
+            "signatures": {
+                l.name: {"inputs": l.input_names, "outputs": l.output_names} for l in lowered
+            },
+            "node_to_tf_name": {l.name: l.node_to_tf_name for l in lowered},
+        }
+        return model
+
+
+def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
+    if sig.module.training:
+        warnings.warn(
+            f"signature '{sig.name}': the module is in training mode; call .eval() first "
+            "unless you mean to convert training behaviour (dropout, batch statistics).",
+            stacklevel=4,
+        )
+    program = export_module(
+        sig.module, sig.sample_args, sig.sample_kwargs,
+        dynamic_shapes=sig.dynamic_shapes, strict_export=strict_export,
+    )
+    names = [name for name, _ in input_names_and_values(sig.sample_args, sig.sample_kwargs)]
+    return lower_program(program, sig.name, names, output_names(program), weights)
+
+
+def signature(name: str, module: torch.nn.Module, sample_args, sample_kwargs=None, *,
+              dynamic_shapes: Any = None) -> Converter:
+    """Start a multi-signature conversion: `signature(...).signature(...).convert()`."""
+    return Converter().signature(name, module, sample_args, sample_kwargs,
+                                 dynamic_shapes=dynamic_shapes)
+
+
+def convert(
+    module: torch.nn.Module,
+    sample_args,
+    sample_kwargs: dict | None = None,
+    *,
+    strict_export: bool | str = "auto",
+    dynamic_shapes: Any = None,
+    quant_config=None,
+    _ai_edge_converter_flags: dict | None = None,
+) -> TfLiteModel:
+    """Convert one module to a TFLite model with the `serving_default` signature."""
+    return Converter().convert(
+        module, sample_args, sample_kwargs,
+        strict_export=strict_export, dynamic_shapes=dynamic_shapes,
+        quant_config=quant_config, _ai_edge_converter_flags=_ai_edge_converter_flags,
+    )

@@ -1,0 +1,16 @@
+"""Lowerings by op family; importing this package registers all of them."""
+
+from edgebatch._convert.lowerings import (  # noqa: F401
+    activations,
+    convolution,
+    creation,
+    elementwise,
+    linalg,
+    normalization,
+    pooling,
+    reduction,
+    shape,
+)
+from edgebatch._convert.lowerings.registry import lookup, lower, registered_ops
+
+__all__ = ["lookup", "lower", "registered_ops"]

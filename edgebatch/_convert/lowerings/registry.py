@@ -1,0 +1,84 @@
+"""The lowering registry: one decorated function per ATen op (overload or packet).
+
+A lowering receives a LoweringContext and the node's arguments, in the order of
+the op's ATen schema, with every FX node replaced by the TensorFlow value already
+emitted for it. It returns the TensorFlow value (or a tuple for multi-output ops).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+_LOWERINGS: dict[Any, Callable] = {}
+
+
+def lower(*ops) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the lowering of each op in `ops`."""
+
+    def register(fn: Callable) -> Callable:
+        for op in ops:
+            if op in _LOWERINGS:
+                raise RuntimeError(f"two lowerings registered for {op}")
+            _LOWERINGS[op] = fn
+        return fn
+
+    return register
+
+
+def lookup(target) -> Callable | None:
+    """Overload → its packet → the packet's `.default`."""
+    if target in _LOWERINGS:
+        return _LOWERINGS[target]
+    if isinstance(target, torch._ops.OpOverload):
+        packet = target.overloadpacket
+        if packet in _LOWERINGS:
+            return _LOWERINGS[packet]
+        default = getattr(packet, "default", None)
+        if default is not None and default in _LOWERINGS:
+            return _LOWERINGS[default]
+    return None
+
+
+def registered_ops() -> list:
+    return list(_LOWERINGS)
+
+
+@dataclass
+class LoweringContext:
+    """What a lowering may know about the node it lowers, fed from FX metadata."""
+
+    node: torch.fx.Node
+
+    @property
+    def val(self):
+        """The node's FakeTensor (or tuple of them) from torch.export."""
+        return self.node.meta.get("val")
+
+    def out_val(self, index: int | None = None):
+        val = self.val
+        return val[index] if index is not None else val
+
+    def out_shape(self, index: int | None = None) -> list:
+        """Output dims: Python ints where static, torch.SymInt where symbolic."""
+        return list(self.out_val(index).shape)
+
+    def out_dtype(self, index: int | None = None) -> torch.dtype:
+        return self.out_val(index).dtype
+
+    def arg_val(self, position: int):
+        """FakeTensor of the node's positional argument `position` (if it is a node)."""
+        arg = self.node.args[position]
+        return arg.meta.get("val") if isinstance(arg, torch.fx.Node) else arg
+
+    @property
+    def used_outputs(self) -> set[int]:
+        """Indices of a multi-output node's results that something reads."""
+        used = set()
+        for user in self.node.users:
+            if user.target is operator.getitem:
+                used.add(user.args[1])
+        return used
