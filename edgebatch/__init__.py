@@ -1,12 +1,41 @@
-"""edgebatch: PyTorch → LiteRT/TFLite, with the API of Google's ai_edge_torch."""
+"""edgebatch: PyTorch → LiteRT/TFLite, with the API of Google's ai_edge_torch.
 
-from edgebatch._imports import ensure_torch_before_tensorflow
+The public names load lazily, so light parts (errors, registry, reports) import
+without torch or tensorflow. The first converter name touched loads torch (and
+torch._dynamo) before tensorflow; see edgebatch/_imports.py.
+"""
 
-ensure_torch_before_tensorflow()
+from __future__ import annotations
 
-from edgebatch._convert.converter import Converter, convert, signature  # noqa: E402
-from edgebatch.model import TfLiteModel, load  # noqa: E402
-from edgebatch import debug  # noqa: E402
+import importlib
 
-__all__ = ["Converter", "TfLiteModel", "convert", "debug", "load", "signature"]
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Converter": "edgebatch._convert.converter",
+    "convert": "edgebatch._convert.converter",
+    "signature": "edgebatch._convert.converter",
+    "TfLiteModel": "edgebatch.model",
+    "load": "edgebatch.model",
+    "to_channel_last_io": "edgebatch.layout",
+    "debug": "edgebatch.debug",
+    "quantize": "edgebatch.quantize",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'edgebatch' has no attribute {name!r}")
+    from edgebatch._imports import ensure_torch_before_tensorflow
+
+    ensure_torch_before_tensorflow()
+    module = importlib.import_module(_EXPORTS[name])
+    value = module if module.__name__ == f"edgebatch.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,212 @@
+"""`edgebatch-registry`: list, show, diff, alias, export and gc from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from edgebatch.errors import RegistryError
+from edgebatch.registry.diff import flatten
+from edgebatch.registry.records import Artifact
+from edgebatch.registry.registry import Registry
+
+ENV_ROOT = "EDGEBATCH_REGISTRY"
+DEFAULT_ROOT = "outputs/registry"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    root = args.root or os.environ.get(ENV_ROOT) or DEFAULT_ROOT
+    try:
+        args.command(Registry(root), args)
+    except (RegistryError, OSError) as e:
+        print(f"edgebatch-registry: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgebatch-registry", description="Browse and manage the edgebatch artifact registry."
+    )
+    parser.add_argument(
+        "--root", help=f"registry directory (default: ${ENV_ROOT} or {DEFAULT_ROOT})"
+    )
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    sub = commands.add_parser("list", parents=[json_flag], help="list artifacts")
+    sub.add_argument("name", nargs="?", help="only versions of this name")
+    sub.set_defaults(command=_list)
+    sub = commands.add_parser("show", parents=[json_flag], help="show one artifact")
+    sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
+    sub.set_defaults(command=_show)
+    sub = commands.add_parser("diff", parents=[json_flag], help="compare two artifacts")
+    sub.add_argument("a", help="reference of the old artifact")
+    sub.add_argument("b", help="reference of the new artifact")
+    sub.set_defaults(command=_diff)
+    sub = commands.add_parser("alias", help="point an alias at a version")
+    sub.add_argument("ref", help="NAME@VERSION (or any reference)")
+    sub.add_argument("alias", help="e.g. baseline, production")
+    sub.set_defaults(command=_alias)
+    sub = commands.add_parser("export", help="copy an artifact's .tflite file out")
+    sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
+    sub.add_argument("path", help="destination file or directory")
+    sub.set_defaults(command=_export)
+    sub = commands.add_parser("gc", help="remove unreferenced blobs and temp files")
+    sub.set_defaults(command=_gc)
+    return parser
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+def _list(registry: Registry, args: argparse.Namespace) -> None:
+    artifacts = registry.list(args.name)
+    if args.json:
+        _print_json([artifact.to_dict() for artifact in artifacts])
+        return
+    rows = [
+        [
+            a.name,
+            str(a.version),
+            _size(a.size_bytes),
+            a.sha256[:12],
+            a.created_at,
+            ", ".join(a.aliases),
+        ]
+        for a in artifacts
+    ]
+    print(_table(["NAME", "VERSION", "SIZE", "SHA256", "CREATED", "ALIASES"], rows))
+
+
+def _show(registry: Registry, args: argparse.Namespace) -> None:
+    artifact = registry.get(args.ref)
+    if args.json:
+        _print_json(artifact.to_dict())
+        return
+    print(_describe(artifact))
+
+
+def _diff(registry: Registry, args: argparse.Namespace) -> None:
+    diff = registry.diff(args.a, args.b)
+    if args.json:
+        _print_json(diff)
+        return
+    size = diff["size_bytes"]
+    lines = [
+        f"{diff['a']} -> {diff['b']}: {'identical' if diff['same_bytes'] else 'different'} bytes",
+        f"size: {_size(size['a'])} -> {_size(size['b'])} ({_change(size, _signed_size)})",
+        "",
+    ]
+    metric_rows = [
+        [key, _value(d["a"]), _value(d["b"]), _change(d)] for key, d in diff["metrics"].items()
+    ]
+    lines.append(_table(["METRIC", "A", "B", "CHANGE"], metric_rows))
+    for section in ("recipe", "tool_versions"):
+        changes = diff[section]
+        lines += ["", f"{section} changes:" if changes else f"{section}: no changes"]
+        lines += [f"  {path}: {_value(d['a'])} -> {_value(d['b'])}" for path, d in changes.items()]
+    print("\n".join(lines))
+
+
+def _alias(registry: Registry, args: argparse.Namespace) -> None:
+    artifact = registry.get(args.ref)
+    registry.set_alias(artifact.name, artifact.version, args.alias)
+    print(f"{artifact.name}@{args.alias} -> {artifact.ref}")
+
+
+def _export(registry: Registry, args: argparse.Namespace) -> None:
+    print(registry.export(args.ref, args.path))
+
+
+def _gc(registry: Registry, args: argparse.Namespace) -> None:
+    freed = registry.gc()
+    print(
+        f"removed {freed['blobs_removed']} unreferenced blob(s) and "
+        f"{freed['temp_files_removed']} temp file(s), freed {_size(freed['bytes_freed'])}"
+    )
+
+
+# --- formatting --------------------------------------------------------------------
+
+
+def _describe(artifact: Artifact) -> str:
+    fields = {
+        "sha256": artifact.sha256,
+        "size": f"{_size(artifact.size_bytes)} ({artifact.size_bytes} bytes)",
+        "created": artifact.created_at,
+        "aliases": ", ".join(artifact.aliases) or "-",
+        "path": str(artifact.path),
+        "run": artifact.run_id or "-",
+        **{f"report.{key}": path for key, path in artifact.report_paths.items()},
+    }
+    sections = {
+        "metrics": {key: _value(value) for key, value in artifact.metrics.items()},
+        "tool versions": artifact.tool_versions,
+        "recipe": {path: _value(value) for path, value in flatten(artifact.recipe).items()},
+    }
+    lines = [artifact.ref, *_pairs(fields)]
+    for title, pairs in sections.items():
+        lines += ["", f"{title}:", *_pairs(pairs)]
+    return "\n".join(lines)
+
+
+def _pairs(pairs: dict[str, Any]) -> list[str]:
+    width = max((len(key) for key in pairs), default=0)
+    return [f"  {key.ljust(width)}  {value}" for key, value in pairs.items()]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "(none)"
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _signed(value: float | int) -> str:
+    return f"{value:+.4g}" if isinstance(value, float) else f"{value:+d}"
+
+
+def _change(delta: dict[str, Any], signed: Callable[[Any], str] = _signed) -> str:
+    """'+0.05, +12.0%' for numbers, '=' or 'changed' for anything else."""
+    if delta["delta"] is None:
+        return "=" if delta["a"] == delta["b"] else "changed"
+    change = signed(delta["delta"])
+    return change if delta["relative"] is None else f"{change}, {delta['relative']:+.1%}"
+
+
+def _size(n_bytes: int) -> str:
+    exponent = min(int(math.log(max(abs(n_bytes), 1), 1024)), 3)
+    if exponent == 0:
+        return f"{n_bytes} B"
+    return f"{n_bytes / 1024**exponent:.1f} {('KB', 'MB', 'GB')[exponent - 1]}"
+
+
+def _signed_size(n_bytes: int) -> str:
+    return ("+" if n_bytes >= 0 else "") + _size(n_bytes)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

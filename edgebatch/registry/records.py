@@ -1,0 +1,52 @@
+"""What the registry hands back: artifacts and run records."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MetricValue = float | int | str | None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One registered version of a converted model."""
+
+    name: str
+    version: int
+    sha256: str
+    size_bytes: int
+    path: Path
+    created_at: str
+    recipe: dict[str, Any]
+    tool_versions: dict[str, str]
+    metrics: dict[str, MetricValue]
+    aliases: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    report_paths: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (the path as a string)."""
+        return {**asdict(self), "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One batch job's outcome, successful or not."""
+
+    run_id: str
+    name: str
+    status: str
+    stage: str | None
+    error_class: str | None
+    error_signature: str | None
+    error_message: str | None
+    artifact_version: int | None
+    started_at: str | None
+    finished_at: str | None
+    config: dict[str, Any]

@@ -1,0 +1,198 @@
+"""The `Registry` facade: versioned, content-addressed `.tflite` artifacts under one root.
+
+Layout: `<root>/blobs/` (see store.py), `<root>/index.sqlite` (see index.py) and
+`<root>/registry.lock`. A put writes and fsyncs its blob before the index row is
+committed, so a crash at any point never leaves a row without its complete blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from edgebatch.errors import RegistryError
+from edgebatch.registry.diff import diff_artifacts
+from edgebatch.registry.index import Index, to_iso
+from edgebatch.registry.lock import registry_lock
+from edgebatch.registry.records import Artifact, MetricValue, Run
+from edgebatch.registry.refs import Ref, check_alias, check_name, parse_ref
+from edgebatch.registry.store import BlobStore, write_atomic
+
+TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, at bytes 4..8
+RUN_STATUSES = ("ok", "failed")
+
+
+class Registry:
+    """Artifacts by name and auto-incremented version, plus aliases and run records.
+
+    Safe for many processes at once (e.g. joblib workers) on a local file system.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.store = BlobStore(self.root / "blobs")
+        self.index = Index(self.root / "index.sqlite")
+        self._lock_path = self.root / "registry.lock"
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.root)!r})"
+
+    # --- artifacts -------------------------------------------------------------------
+
+    def put(
+        self,
+        name: str,
+        tflite: bytes | str | os.PathLike[str],
+        *,
+        recipe: dict[str, Any],
+        metrics: dict[str, MetricValue],
+        tool_versions: dict[str, str],
+        run_id: str | None = None,
+        report_paths: dict[str, str | os.PathLike[str]] | None = None,
+    ) -> Artifact:
+        """Register `tflite` (bytes or a file) as the next version of `name`.
+
+        Metric values may be int, float, str or None; SQLite stores NaN as None.
+        """
+        check_name(name)
+        data = tflite if isinstance(tflite, bytes) else _read(Path(tflite))
+        if data[4:8] != TFLITE_IDENTIFIER:
+            raise RegistryError(f"cannot register {name!r}: the bytes are not a TFLite flatbuffer")
+        with registry_lock(self._lock_path, exclusive=False):
+            sha256 = self.store.put(data)
+            version = self.index.add_artifact(
+                name,
+                sha256=sha256,
+                size_bytes=len(data),
+                recipe=recipe,
+                tool_versions=tool_versions,
+                metrics=metrics,
+                run_id=run_id,
+                report_paths={key: str(path) for key, path in (report_paths or {}).items()},
+            )
+        return self._artifact(name, version)
+
+    def get(self, ref: str | Ref) -> Artifact:
+        """Resolve `NAME` (latest), `NAME@VERSION`, `NAME@ALIAS` or `NAME@latest`."""
+        ref = parse_ref(ref) if isinstance(ref, str) else ref
+        latest = self.index.latest_version(ref.name)
+        if latest is None:
+            known = ", ".join(self.index.names()) or "none"
+            raise RegistryError(
+                f"no artifact named {ref.name!r} in registry {self.root} (names: {known})"
+            )
+        if ref.alias is not None:
+            aliases = self.index.aliases(ref.name)
+            if ref.alias not in aliases:
+                known = ", ".join(aliases) or "none"
+                raise RegistryError(f"{ref.name} has no alias {ref.alias!r} (aliases: {known})")
+            return self._artifact(ref.name, aliases[ref.alias])
+        if ref.version is not None and ref.version > latest:
+            raise RegistryError(f"{ref.name} has no version {ref.version} (versions: 1-{latest})")
+        return self._artifact(ref.name, ref.version or latest)
+
+    def list(self, name: str | None = None) -> list[Artifact]:
+        """All artifacts (or all versions of `name`), ordered by name and version."""
+        return [self._to_artifact(row) for row in self.index.artifacts(name)]
+
+    def set_alias(self, name: str, version: int, alias: str) -> None:
+        """Point `alias` at `name@version`; an alias names one version at a time."""
+        check_alias(alias)
+        self.index.set_alias(name, version, alias)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """{alias: version} for `name`."""
+        return self.index.aliases(name)
+
+    def diff(self, ref_a: str, ref_b: str) -> dict[str, Any]:
+        """Metric, size, byte, recipe and tool-version differences from `ref_a` to `ref_b`."""
+        return diff_artifacts(self.get(ref_a), self.get(ref_b))
+
+    def export(self, ref: str, path: str | os.PathLike[str]) -> Path:
+        """Copy the artifact's `.tflite` to `path` atomically (into it, if a directory)."""
+        artifact = self.get(ref)
+        target = Path(path)
+        if target.is_dir():
+            target = target / f"{artifact.name}-v{artifact.version}.tflite"
+        data = _read(artifact.path)
+        if hashlib.sha256(data).hexdigest() != artifact.sha256:
+            raise RegistryError(f"blob of {artifact.ref} is corrupt: {artifact.path}")
+        write_atomic(target, data)
+        return target
+
+    def gc(self) -> dict[str, int]:
+        """Remove blobs no artifact references and temp files of interrupted writes."""
+        with registry_lock(self._lock_path, exclusive=True):  # no put is in flight
+            referenced = self.index.referenced_sha256s()
+            orphans = [path for sha, path in self.store.blobs() if sha not in referenced]
+            temp_files = list(self.store.temp_files())
+            bytes_freed = sum(_remove(path) for path in orphans + temp_files)
+        return {
+            "blobs_removed": len(orphans),
+            "temp_files_removed": len(temp_files),
+            "bytes_freed": bytes_freed,
+        }
+
+    # --- runs ------------------------------------------------------------------------
+
+    def record_run(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        status: str,
+        stage: str | None,
+        error_class: str | None,
+        error_signature: str | None,
+        error_message: str | None,
+        artifact_version: int | None,
+        started_at: str | datetime | None,
+        finished_at: str | datetime | None,
+        config: dict[str, Any],
+    ) -> Run:
+        """Record one job's outcome, failed runs included (same run_id replaces)."""
+        check_name(name)
+        if status not in RUN_STATUSES:
+            raise RegistryError(f"run status must be one of {RUN_STATUSES}, got {status!r}")
+        run = Run(
+            run_id, name, status, stage, error_class, error_signature, error_message,
+            artifact_version, to_iso(started_at), to_iso(finished_at), config,
+        )
+        self.index.record_run(run)
+        return run
+
+    def runs(self, name: str | None = None, *, limit: int = 100) -> list[Run]:
+        """Recorded runs (of `name`, if given), newest first."""
+        return self.index.runs(name, limit=limit)
+
+    def last_good(self, name: str) -> Run | None:
+        """The newest successful run of `name`, or None."""
+        runs = self.index.runs(name, status="ok", limit=1)
+        return runs[0] if runs else None
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _artifact(self, name: str, version: int) -> Artifact:
+        (row,) = self.index.artifacts(name, version)
+        return self._to_artifact(row)
+
+    def _to_artifact(self, row: dict[str, Any]) -> Artifact:
+        return Artifact(path=self.store.path(row["sha256"]), **row)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise RegistryError(f"cannot read {path}: {e.strerror}") from e
+
+
+def _remove(path: Path) -> int:
+    """Delete `path`; return the bytes it held."""
+    size = path.stat().st_size
+    path.unlink()
+    return size

@@ -1,0 +1,75 @@
+"""Content-addressed blob store: blobs/<sha[:2]>/<sha>.tflite, each written atomically.
+
+A blob appears under its final name only after its bytes are fsynced, so a reader
+never sees a partial blob. A writer killed mid-write leaves a hidden `*.tmp` file
+that readers ignore and `Registry.gc` removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+BLOB_SUFFIX = ".tflite"
+TEMP_SUFFIX = ".tmp"
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in directory `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that `path` holds either its old content or all of `data`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+class BlobStore:
+    """Blobs named by the sha256 of their bytes; identical bytes are stored once."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / f"{sha256}{BLOB_SUFFIX}"
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (or reuse its existing blob) and return its sha256."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        path = self.path(sha256)
+        if path.is_file() and path.stat().st_size == len(data):
+            return sha256
+        if not path.parent.is_dir():
+            path.parent.mkdir(exist_ok=True)
+            fsync_dir(self.root)
+        write_atomic(path, data)
+        return sha256
+
+    def blobs(self) -> Iterator[tuple[str, Path]]:
+        """Every complete blob as (sha256, path)."""
+        for path in self.root.glob(f"*/*{BLOB_SUFFIX}"):
+            if not path.name.startswith("."):
+                yield path.name.removesuffix(BLOB_SUFFIX), path
+
+    def temp_files(self) -> Iterator[Path]:
+        """Leftovers of writes that never reached their rename."""
+        return self.root.glob(f"*/.*{TEMP_SUFFIX}")

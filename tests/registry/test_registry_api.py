@@ -1,0 +1,287 @@
+"""The Registry API on a real SQLite index and blob store."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from edgebatch.errors import RegistryError
+from edgebatch.registry import Registry, parse_ref
+from edgebatch.registry.refs import Ref
+
+
+def test_versions_increment_per_name(registry, put):
+    a1 = put("resnet18", "one")
+    a2 = put("resnet18", "two")
+    b1 = put("mobilenet_v2", "three")
+
+    assert (a1.version, a2.version, b1.version) == (1, 2, 1)
+    assert registry.get("resnet18") == a2
+    assert [a.ref for a in registry.list()] == ["mobilenet_v2@1", "resnet18@1", "resnet18@2"]
+    assert [a.ref for a in registry.list("resnet18")] == ["resnet18@1", "resnet18@2"]
+
+
+def test_put_stores_everything_it_is_given(registry, tmp_path, tflite_bytes):
+    data = tflite_bytes("model")
+    source = tmp_path / "model.tflite"
+    source.write_bytes(data)
+    metrics = {"max_abs_error": 2.5e-6, "num_ops": 42, "verdict": "pass", "latency_ms": None}
+    recipe = {"model": {"_target_": "model_zoo.resnet18"}, "signatures": [{"name": "default"}]}
+
+    artifact = registry.put(
+        "resnet18",
+        source,
+        recipe=recipe,
+        metrics=metrics,
+        tool_versions={"torch": "2.14.1"},
+        run_id="run-1",
+        report_paths={"html": tmp_path / "report.html"},
+    )
+
+    assert artifact.sha256 == hashlib.sha256(data).hexdigest()
+    assert artifact.size_bytes == len(data)
+    assert artifact.path.read_bytes() == data
+    assert artifact.path == registry.store.root / artifact.sha256[:2] / f"{artifact.sha256}.tflite"
+    assert artifact.metrics == metrics
+    assert [type(v) for v in artifact.metrics.values()] == [float, int, str, type(None)]
+    assert artifact.recipe == recipe
+    assert artifact.tool_versions == {"torch": "2.14.1"}
+    assert artifact.run_id == "run-1"
+    assert artifact.report_paths == {"html": str(tmp_path / "report.html")}
+    assert datetime.fromisoformat(artifact.created_at).tzinfo == timezone.utc
+    assert Registry(registry.root).get("resnet18@1") == artifact  # persisted, reopens
+
+
+def test_index_is_sqlite_in_wal_mode(registry):
+    db = sqlite3.connect(registry.root / "index.sqlite")
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        db.close()
+    assert {"runs", "artifacts", "metrics", "aliases"} <= tables
+
+
+def test_identical_bytes_reuse_the_blob(registry, put):
+    first = put("resnet18", "same")
+    second = put("resnet18", "same")
+    other_name = put("resnet18_copy", "same")
+
+    assert second.version == 2
+    assert first.sha256 == second.sha256 == other_name.sha256
+    assert first.path == second.path == other_name.path
+    assert len(list(registry.store.blobs())) == 1
+
+
+def test_put_rejects_bad_input_and_stores_nothing(registry, put, tmp_path, tflite_bytes):
+    with pytest.raises(RegistryError, match="not a TFLite flatbuffer"):
+        registry.put("resnet18", b"garbage!", recipe={}, metrics={}, tool_versions={})
+    with pytest.raises(RegistryError, match="bad artifact name"):
+        put("resnet 18", "x")
+    with pytest.raises(RegistryError, match="cannot read"):
+        registry.put("resnet18", tmp_path / "nope.tflite", recipe={}, metrics={}, tool_versions={})
+    with pytest.raises(RegistryError, match="recipe must be JSON-serializable"):
+        put("resnet18", "x", recipe={"fn": print})
+    assert registry.list() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ref"),
+    [
+        ("resnet18", Ref("resnet18")),
+        ("resnet18@3", Ref("resnet18", version=3)),
+        ("resnet18@baseline", Ref("resnet18", alias="baseline")),
+        ("resnet18@latest", Ref("resnet18")),
+        ("vit_b_16.int8-v2@12", Ref("vit_b_16.int8-v2", version=12)),
+    ],
+)
+def test_parse_ref(text, ref):
+    assert parse_ref(text) == ref
+
+
+@pytest.mark.parametrize(
+    "text", ["", "@1", "resnet18@", "resnet18@0", "a@b@c", "res net", "a@-x", "../a"]
+)
+def test_parse_ref_rejects_malformed(text):
+    with pytest.raises(RegistryError, match="bad artifact reference"):
+        parse_ref(text)
+
+
+def test_get_resolves_every_kind_of_ref(registry, put):
+    put("resnet18", "one")
+    put("resnet18", "two")
+    registry.set_alias("resnet18", 1, "baseline")
+
+    assert registry.get("resnet18").version == 2
+    assert registry.get("resnet18@latest").version == 2
+    assert registry.get("resnet18@1").version == 1
+    assert registry.get("resnet18@baseline").version == 1
+    assert registry.get(Ref("resnet18", version=1)).version == 1
+
+
+def test_get_unknown_names_the_alternatives(registry, put):
+    put("resnet18", "one")
+    registry.set_alias("resnet18", 1, "baseline")
+
+    with pytest.raises(RegistryError, match=r"no artifact named 'vit'.*names: resnet18"):
+        registry.get("vit")
+    with pytest.raises(RegistryError, match=r"resnet18 has no version 7 \(versions: 1-1\)"):
+        registry.get("resnet18@7")
+    with pytest.raises(RegistryError, match=r"no alias 'production' \(aliases: baseline\)"):
+        registry.get("resnet18@production")
+
+
+def test_aliases_move_and_are_per_name(registry, put):
+    put("resnet18", "one")
+    put("resnet18", "two")
+    put("vit", "three")
+
+    registry.set_alias("resnet18", 1, "baseline")
+    registry.set_alias("vit", 1, "baseline")
+    assert registry.get("resnet18@1").aliases == ["baseline"]
+
+    registry.set_alias("resnet18", 2, "baseline")
+    registry.set_alias("resnet18", 2, "production")
+    assert registry.aliases("resnet18") == {"baseline": 2, "production": 2}
+    assert registry.aliases("vit") == {"baseline": 1}
+    assert registry.get("resnet18@1").aliases == []
+    assert registry.get("resnet18@baseline").aliases == ["baseline", "production"]
+
+
+def test_set_alias_rejects_bad_targets(registry, put):
+    put("resnet18", "one")
+    with pytest.raises(RegistryError, match=r"no artifact resnet18@5"):
+        registry.set_alias("resnet18", 5, "baseline")
+    for alias in ("3", "latest", "has space"):
+        with pytest.raises(RegistryError, match="bad alias"):
+            registry.set_alias("resnet18", 1, alias)
+
+
+def test_diff(registry, put):
+    put(
+        "resnet18",
+        "one",
+        metrics={"max_abs_error": 1e-6, "latency_ms": 4.0, "num_ops": 40, "verdict": "pass"},
+        recipe={"quant": {"mode": "none"}, "layout": ["nchw"], "seed": 0},
+        tool_versions={"torch": "2.14.1", "tensorflow": "2.21.0"},
+    )
+    put(
+        "resnet18",
+        "two-bytes-longer",
+        metrics={"max_abs_error": 3e-6, "latency_ms": 3.0, "num_ops": 42, "verdict": "fail"},
+        recipe={"quant": {"mode": "drq", "bits": 8}, "layout": ["nhwc"], "seed": 0},
+        tool_versions={"torch": "2.14.1", "tensorflow": "2.22.0"},
+    )
+    put("resnet18", "three", metrics={"latency_ms": 0.0})
+
+    diff = registry.diff("resnet18@1", "resnet18@2")
+
+    assert diff["a"] == "resnet18@1" and diff["b"] == "resnet18@2"
+    assert diff["same_bytes"] is False
+    assert diff["size_bytes"]["delta"] == len("two-bytes-longer") - len("one")
+    metrics = diff["metrics"]
+    assert metrics["max_abs_error"]["delta"] == pytest.approx(2e-6)
+    assert metrics["max_abs_error"]["relative"] == pytest.approx(2.0)
+    assert metrics["latency_ms"] == {"a": 4.0, "b": 3.0, "delta": -1.0, "relative": -0.25}
+    assert metrics["num_ops"] == {"a": 40, "b": 42, "delta": 2, "relative": 0.05}
+    assert metrics["verdict"] == {"a": "pass", "b": "fail", "delta": None, "relative": None}
+    assert diff["recipe"] == {
+        "layout.0": {"a": "nchw", "b": "nhwc"},
+        "quant.bits": {"a": None, "b": 8},
+        "quant.mode": {"a": "none", "b": "drq"},
+    }
+    assert diff["tool_versions"] == {"tensorflow": {"a": "2.21.0", "b": "2.22.0"}}
+    assert registry.diff("resnet18@1", "resnet18@1")["same_bytes"] is True
+
+    from_zero = registry.diff("resnet18@3", "resnet18@2")["metrics"]
+    assert from_zero["latency_ms"] == {"a": 0.0, "b": 3.0, "delta": 3.0, "relative": None}
+    assert from_zero["num_ops"] == {"a": None, "b": 42, "delta": None, "relative": None}
+
+
+def test_export_copies_atomically(registry, put, tmp_path):
+    artifact = put("resnet18", "one")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    file_path = registry.export("resnet18", out_dir / "model.tflite")
+    dir_path = registry.export("resnet18@1", out_dir)
+
+    assert file_path.read_bytes() == dir_path.read_bytes() == artifact.path.read_bytes()
+    assert dir_path == out_dir / "resnet18-v1.tflite"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite", "resnet18-v1.tflite"]
+
+
+def test_export_refuses_a_corrupt_blob(registry, put, tmp_path, tflite_bytes):
+    artifact = put("resnet18", "one")
+    artifact.path.write_bytes(tflite_bytes("tampered"))
+    with pytest.raises(RegistryError, match="corrupt"):
+        registry.export("resnet18", tmp_path / "model.tflite")
+    assert not (tmp_path / "model.tflite").exists()
+
+
+def test_gc_removes_orphan_blobs_and_temp_files(registry, put, tflite_bytes):
+    kept = put("resnet18", "kept")
+    orphan_sha = registry.store.put(tflite_bytes("orphan"))  # a put that died before its commit
+    temp = kept.path.parent / f".{kept.path.name}.abc123.tmp"  # a write that died before its rename
+    temp.write_bytes(b"partial")
+
+    assert registry.gc() == {
+        "blobs_removed": 1,
+        "temp_files_removed": 1,
+        "bytes_freed": len(tflite_bytes("orphan")) + len(b"partial"),
+    }
+    assert not registry.store.path(orphan_sha).exists()
+    assert not temp.exists()
+    assert kept.path.read_bytes() == tflite_bytes("kept")
+    assert registry.gc() == {"blobs_removed": 0, "temp_files_removed": 0, "bytes_freed": 0}
+
+
+def _record(registry, run_id, status, finished_at, version=None, **errors):
+    return registry.record_run(
+        run_id,
+        "resnet18",
+        status=status,
+        stage=errors.get("stage"),
+        error_class=errors.get("error_class"),
+        error_signature=errors.get("error_signature"),
+        error_message=errors.get("error_message"),
+        artifact_version=version,
+        started_at=finished_at,
+        finished_at=finished_at,
+        config={"quant": "drq"},
+    )
+
+
+def test_runs_record_failures_and_last_good(registry):
+    assert registry.last_good("resnet18") is None
+    _record(registry, "r1", "ok", "2025-01-01T00:00:00+00:00", version=1)
+    _record(registry, "r2", "ok", datetime(2025, 1, 2, tzinfo=timezone.utc), version=2)
+    failed = _record(
+        registry,
+        "r3",
+        "failed",
+        "2025-01-03T00:00:00+00:00",
+        stage="convert",
+        error_class="UnsupportedOpError",
+        error_signature="deadbeef",
+        error_message="no lowering for aten.foo",
+    )
+
+    runs = registry.runs("resnet18")
+    assert [run.run_id for run in runs] == ["r3", "r2", "r1"]
+    assert runs[0] == failed
+    assert runs[0].error_class == "UnsupportedOpError" and runs[0].config == {"quant": "drq"}
+    assert runs[1].finished_at == "2025-01-02T00:00:00.000+00:00"
+    assert registry.last_good("resnet18").artifact_version == 2
+    assert [run.run_id for run in registry.runs(limit=1)] == ["r3"]
+    assert registry.runs("vit") == []
+
+    _record(registry, "r3", "ok", "2025-01-03T00:00:00+00:00", version=3)  # same run_id replaces
+    assert len(registry.runs("resnet18")) == 3
+    assert registry.last_good("resnet18").artifact_version == 3
+
+    with pytest.raises(RegistryError, match="run status must be one of"):
+        _record(registry, "r4", "crashed", "2025-01-04T00:00:00+00:00")
