@@ -19,9 +19,7 @@ MODELS = [
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", MODELS)
-def test_torchvision_model_matches_pytorch(name):
+def _assert_matches_pytorch(name: str) -> None:
     module, inputs = model_zoo.build(f"torchvision/{name}")
     with torch.no_grad():
         expected = module(*inputs).numpy()
@@ -33,10 +31,12 @@ def test_torchvision_model_matches_pytorch(name):
     assert np.abs(actual - expected).max() <= 1e-4 * np.abs(expected).max()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_torchvision_model_matches_pytorch(name):
+    _assert_matches_pytorch(name)
+
+
 def test_squeezenet_matches_pytorch_in_the_default_suite():
-    """The cheapest of the nine (2 s) keeps a real zoo model in every `make test`."""
-    module, inputs = model_zoo.build("torchvision/squeezenet1_1")
-    with torch.no_grad():
-        expected = module(*inputs).numpy()
-    actual = edgebatch.convert(module, inputs)(*inputs)
-    assert np.abs(actual - expected).max() <= 1e-4 * np.abs(expected).max()
+    """The cheapest of the nine (about 2 s) keeps a real zoo model in every `make test`."""
+    _assert_matches_pytorch("squeezenet1_1")
