@@ -10,6 +10,7 @@ from edgebatch._convert.lowerings import (  # noqa: F401
     pooling,
     reduction,
     shape,
+    symbolic,
 )
 from edgebatch._convert.lowerings.registry import lookup, lower, registered_ops
 
