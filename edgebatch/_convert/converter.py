@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import warnings
 from typing import Any
@@ -83,12 +85,21 @@ class Converter:
         return model
 
 
+def _stacklevel_outside_package() -> int:
+    """Stack level of the innermost caller outside edgebatch, so warnings point at user code."""
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
     if sig.module.training:
         warnings.warn(
             f"signature '{sig.name}': the module is in training mode; call .eval() first "
             "unless you mean to convert training behaviour (dropout, batch statistics).",
-            stacklevel=4,
+            stacklevel=_stacklevel_outside_package(),
         )
     program = export_module(
         sig.module, sig.sample_args, sig.sample_kwargs,

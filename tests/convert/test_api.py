@@ -126,7 +126,8 @@ def test_training_mode_warns():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         edgebatch.convert(module, (torch.randn(1, 2),))
-    assert any("training mode" in str(w.message) for w in caught)
+    [warning] = [w for w in caught if "training mode" in str(w.message)]
+    assert warning.filename == __file__
 
 
 @pytest.mark.parametrize("first", ["tensorflow", "edgebatch"])
