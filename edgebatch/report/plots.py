@@ -1,0 +1,89 @@
+"""PNG plots for reports, drawn with matplotlib's Agg canvas.
+
+Figures are built from `matplotlib.figure.Figure` directly, not pyplot: no global figure
+registry to leak between the jobs a joblib worker runs, no backend switch, no display.
+"""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from edgebatch.report.pareto import Point, front
+
+_BAR = "#4c72b0"
+_HOT = "#dd8452"  # ops people hunt for: TRANSPOSE, GATHER_ND
+_HOT_OPS = {"TRANSPOSE", "GATHER_ND"}
+_FRONT = "#c44e52"
+_DPI = 100
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def op_histogram(ops: dict[str, int], limit: int = 30) -> bytes:
+    """Horizontal bars, most frequent op on top; past `limit` ops the rest share one bar."""
+    ranked = sorted(ops.items(), key=lambda item: (-item[1], item[0]))
+    if len(ranked) > limit:
+        rest = ranked[limit - 1:]
+        ranked = ranked[: limit - 1] + [(f"{len(rest)} other ops", sum(n for _, n in rest))]
+    names = [name for name, _ in ranked][::-1]
+    counts = [count for _, count in ranked][::-1]
+
+    fig = Figure(figsize=(7, 0.9 + 0.28 * len(names)))
+    ax = fig.add_subplot()
+    bars = ax.barh(names, counts, color=[_HOT if n in _HOT_OPS else _BAR for n in names])
+    ax.bar_label(bars, padding=3, fontsize=8)
+    ax.set_xlabel("ops in the flatbuffer")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.margins(x=0.12)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def pareto_panels(panels: list[tuple[str, list[Point]]], error_label: str) -> bytes:
+    """One scatter per (cost label, points), side by side on a shared error axis.
+
+    Each point is labelled; the Pareto front (lower cost and lower error) is joined by a
+    step line and ringed; points that failed validation are drawn as crosses.
+    """
+    fig = Figure(figsize=(6.2 * len(panels), 4.6))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    errors = [p.error for _, points in panels for p in points]
+    log = all(e > 0 for e in errors) and max(errors) / min(errors) > 20
+    for ax, (cost_label, points) in zip(axes, panels):
+        _scatter(ax, points)
+        ax.set_xlabel(cost_label)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel(error_label)
+    axes[-1].legend(loc="best", fontsize=8, frameon=False)
+    return _png(fig)
+
+
+def _scatter(ax, points: list[Point]) -> None:
+    passed = [p for p in points if p.passed]
+    failed = [p for p in points if not p.passed]
+    best = front(points)
+    if passed:
+        ax.scatter([p.cost for p in passed], [p.error for p in passed], color=_BAR, zorder=3,
+                   label="passed validation")
+    if failed:
+        ax.scatter([p.cost for p in failed], [p.error for p in failed], color=_FRONT, marker="x",
+                   zorder=3, label="failed validation")
+    ax.step([p.cost for p in best], [p.error for p in best], where="post", color=_FRONT,
+            alpha=0.6, zorder=2)
+    ax.scatter([p.cost for p in best], [p.error for p in best], s=160, facecolors="none",
+               edgecolors=_FRONT, linewidths=1.5, zorder=4, label="Pareto front")
+    for p in points:
+        ax.annotate(p.label, (p.cost, p.error), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    ax.margins(x=0.15, y=0.12)
+
