@@ -1,13 +1,17 @@
 """edgebatch: PyTorch → LiteRT/TFLite, with the API of Google's ai_edge_torch.
 
-The public names load lazily, so light parts (errors, registry, reports) import
-without torch or tensorflow. The first converter name touched loads torch (and
-torch._dynamo) before tensorflow; see edgebatch/_imports.py.
+Importing edgebatch loads torch (and torch._dynamo) at once, so that a tensorflow
+imported later cannot crash triton (see edgebatch/_imports.py). tensorflow itself
+and the converter load lazily, on first use of a public name.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from edgebatch._imports import ensure_torch_before_tensorflow
+
+ensure_torch_before_tensorflow()
 
 __version__ = "0.1.0"
 
@@ -28,9 +32,6 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'edgebatch' has no attribute {name!r}")
-    from edgebatch._imports import ensure_torch_before_tensorflow
-
-    ensure_torch_before_tensorflow()
     module = importlib.import_module(_EXPORTS[name])
     value = module if module.__name__ == f"edgebatch.{name}" else getattr(module, name)
     globals()[name] = value

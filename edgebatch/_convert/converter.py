@@ -12,6 +12,7 @@ import torch
 
 from edgebatch._convert import tflite
 from edgebatch._convert.export import export_module
+from edgebatch._convert.passes import run_passes
 from edgebatch._convert.signature import (
     DEFAULT_SIGNATURE_NAME,
     Signature,
@@ -73,6 +74,8 @@ class Converter:
             _lower_signature(sig, weights, strict_export) for sig in self._signatures
         ]
         flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable, flags)
+        if quant_config is not None:
+            flatbuffer = quant_config.postprocess(flatbuffer)  # e.g. weight_only_int8
         model = TfLiteModel(flatbuffer)
         model.report = {
             "conversion_seconds": time.perf_counter() - start,
@@ -95,7 +98,8 @@ def _stacklevel_outside_package() -> int:
 
 
 def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
-    if sig.module.training:
+    # torch.export(...).module() always reports training mode (PT2E flows use it): skip those.
+    if sig.module.training and not isinstance(sig.module, torch.fx.GraphModule):
         warnings.warn(
             f"signature '{sig.name}': the module is in training mode; call .eval() first "
             "unless you mean to convert training behaviour (dropout, batch statistics).",
@@ -105,6 +109,7 @@ def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
         sig.module, sig.sample_args, sig.sample_kwargs,
         dynamic_shapes=sig.dynamic_shapes, strict_export=strict_export,
     )
+    run_passes(program)  # layout (channels-last where it pays) and graph cleanup
     names = [name for name, _ in input_names_and_values(sig.sample_args, sig.sample_kwargs)]
     return lower_program(program, sig.name, names, output_names(program), weights)
 

@@ -1,4 +1,4 @@
-"""Matrix products: mm, bmm, addmm, linear, matmul."""
+"""Matrix products (mm, bmm, linear, matmul and the add* fused forms) and distances."""
 
 from __future__ import annotations
 
@@ -6,34 +6,56 @@ import torch
 
 from edgebatch._imports import tensorflow
 from edgebatch._convert.lowerings._util import rank
+from edgebatch._convert.lowerings.reduction import vector_norm
 from edgebatch._convert.lowerings.registry import lower
 
 tf = tensorflow()
 aten = torch.ops.aten
 
 
-@lower(aten.mm, aten.bmm)
+# mm(Tensor self, Tensor mat2) -> Tensor
+# bmm(Tensor self, Tensor mat2) -> Tensor
+@lower(aten.mm.default, aten.bmm.default)
 def aten_mm(ctx, self, mat2):
     return tf.matmul(self, mat2)
 
 
-# addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor
-@lower(aten.addmm)
-def aten_addmm(ctx, self, mat1, mat2, beta=1, alpha=1):
-    product = tf.matmul(mat1, mat2)
+def _add_scaled(self, product, beta, alpha):
+    """beta * self + alpha * product; beta == 0 ignores self (even NaN), as torch does."""
     if alpha != 1:
         product = product * alpha
-    return product + (self * beta if beta != 1 else self) if beta != 0 else product
+    if beta == 0:
+        return product
+    return product + (self if beta == 1 else self * beta)
+
+
+# addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor
+@lower(aten.addmm.default)
+def aten_addmm(ctx, self, mat1, mat2, *, beta=1, alpha=1):
+    return _add_scaled(self, tf.matmul(mat1, mat2), beta, alpha)
 
 
 # baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor
-@lower(aten.baddbmm)
-def aten_baddbmm(ctx, self, batch1, batch2, beta=1, alpha=1):
-    return aten_addmm(ctx, self, batch1, batch2, beta=beta, alpha=alpha)
+@lower(aten.baddbmm.default)
+def aten_baddbmm(ctx, self, batch1, batch2, *, beta=1, alpha=1):
+    return _add_scaled(self, tf.matmul(batch1, batch2), beta, alpha)
+
+
+# addbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor
+@lower(aten.addbmm.default)
+def aten_addbmm(ctx, self, batch1, batch2, *, beta=1, alpha=1):
+    return _add_scaled(self, tf.reduce_sum(tf.matmul(batch1, batch2), axis=0), beta, alpha)
+
+
+# addmv(Tensor self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) -> Tensor
+@lower(aten.addmv.default)
+def aten_addmv(ctx, self, mat, vec, *, beta=1, alpha=1):
+    product = tf.squeeze(tf.matmul(mat, tf.expand_dims(vec, -1)), -1)
+    return _add_scaled(self, product, beta, alpha)
 
 
 # linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor
-@lower(aten.linear)
+@lower(aten.linear.default)
 def aten_linear(ctx, input, weight, bias=None):
     # transpose_b keeps the weight in torch's [out, in] layout, which is what
     # TFLite's FULLY_CONNECTED stores: no transpose of the constant.
@@ -45,12 +67,22 @@ def aten_linear(ctx, input, weight, bias=None):
 
 
 # matmul(Tensor self, Tensor other) -> Tensor
-@lower(aten.matmul)
+@lower(aten.matmul.default)
 def aten_matmul(ctx, self, other):
     if rank(self) == 1 and rank(other) == 1:
         return tf.reduce_sum(self * other)
     if rank(other) == 1:
         return tf.squeeze(tf.matmul(self, tf.expand_dims(other, -1)), -1)
     if rank(self) == 1:
-        return tf.squeeze(tf.matmul(tf.expand_dims(self, 0), other), -2)
+        # v @ M as Mᵀ v: TF's converter mis-builds [1, K] @ [K, N] when M is no constant.
+        return tf.squeeze(tf.matmul(other, tf.expand_dims(self, -1), transpose_a=True), -1)
     return tf.matmul(self, other)
+
+
+# _cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor
+@lower(aten._cdist_forward.default)
+def aten_cdist_forward(ctx, x1, x2, p, compute_mode):
+    # Norms of the pairwise differences [..., P, R, M]: exact for every p, without the
+    # cancellation of |a|^2 + |b|^2 - 2ab.
+    difference = tf.expand_dims(x1, -2) - tf.expand_dims(x2, -3)
+    return vector_norm(difference, p, -1, keepdim=False)

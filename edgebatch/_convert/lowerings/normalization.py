@@ -1,12 +1,19 @@
-"""Batch, layer and group normalization."""
+"""Batch, layer, group and instance normalization.
+
+After the layout pass, inference batch norm is already a per-channel multiply-add (TF's
+converter folds it into the convolution before it), group and instance norm arrive as
+`edgebatch::group_norm_cl` on channels-last tensors, and layer norm in a layout that
+holds its normalized dims last. The ATen lowerings here serve graphs in torch's layout.
+"""
 
 from __future__ import annotations
 
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import rank
+from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, rank
 from edgebatch._convert.lowerings.registry import lower
+from edgebatch._convert.passes.layout import nhwc_ops
 
 tf = tensorflow()
 aten = torch.ops.aten
@@ -28,35 +35,111 @@ def aten_batch_norm_no_training(ctx, input, weight, bias, running_mean, running_
     if bias is not None:
         shift = shift + bias
     ndim = rank(input)
+    if ndim == 2:
+        return input * scale + shift, None, None
     return input * _per_channel(scale, ndim) + _per_channel(shift, ndim), None, None
+
+
+# _native_batch_norm_legit.no_stats(Tensor input, Tensor? weight, Tensor? bias, bool training,
+#     float momentum, float eps) -> (Tensor, Tensor, Tensor)      (batch statistics)
+@lower(aten._native_batch_norm_legit.no_stats)
+def aten_batch_norm_batch_stats(ctx, input, weight, bias, training, momentum, eps):
+    if ctx.used_outputs - {0}:
+        raise NotImplementedError("batch norm's saved mean/rstd outputs")
+    ndim = rank(input)
+    axes = [0, *range(2, ndim)]
+    mean, var = tf.nn.moments(input, axes, keepdims=True)
+    y = (input - mean) * tf.math.rsqrt(var + eps)
+    if weight is not None:
+        y = y * (weight if ndim == 2 else _per_channel(weight, ndim))
+    if bias is not None:
+        y = y + (bias if ndim == 2 else _per_channel(bias, ndim))
+    return y, None, None
+
+
+def layer_norm(x, normalized_ndim: int, weight, bias, eps):
+    axes = list(range(rank(x) - normalized_ndim, rank(x)))
+    mean, var = tf.nn.moments(x, axes, keepdims=True)
+    y = (x - mean) * tf.math.rsqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
 
 
 # native_layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias,
 #                   float eps) -> (Tensor, Tensor, Tensor)
 @lower(aten.native_layer_norm)
 def aten_native_layer_norm(ctx, input, normalized_shape, weight, bias, eps):
-    axes = list(range(rank(input) - len(normalized_shape), rank(input)))
-    mean, var = tf.nn.moments(input, axes, keepdims=True)
-    y = (input - mean) * tf.math.rsqrt(var + eps)
+    if ctx.used_outputs - {0}:
+        raise NotImplementedError("native_layer_norm's mean/rstd outputs")
+    return layer_norm(input, len(normalized_shape), weight, bias, eps), None, None
+
+
+# layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None,
+#            float eps=1e-05, bool cudnn_enable=True) -> Tensor
+@lower(aten.layer_norm)
+def aten_layer_norm(ctx, input, normalized_shape, weight=None, bias=None, eps=1e-5,
+                    cudnn_enable=True):
+    return layer_norm(input, len(normalized_shape), weight, bias, eps)
+
+
+def group_norm_channels_last(x, weight, bias, groups: int, eps: float):
+    """x (N, *spatial, C): statistics over the spatial dims and C/groups channels."""
+    shape = x.shape.as_list()
+    channels = shape[-1]
+    spatial = 1
+    for s in shape[1:-1]:
+        spatial = spatial * s if s is not None and isinstance(spatial, int) else None
+    if spatial is None:
+        dyn = tf.shape(x)
+        spatial = tf.reduce_prod(dyn[1:-1])
+    grouped = tf.reshape(x, [-1, spatial, groups, channels // groups])
+    mean, var = tf.nn.moments(grouped, [1, 3], keepdims=True)
+    y = (grouped - mean) * tf.math.rsqrt(var + eps)
+    y = tf.reshape(y, tf.shape(x) if None in shape else shape)
     if weight is not None:
         y = y * weight
     if bias is not None:
         y = y + bias
-    return y, None, None
+    return y
+
+
+# group_norm_cl(Tensor x, Tensor? weight, Tensor? bias, int groups, float eps) -> Tensor
+@lower(nhwc_ops.group_norm_cl)
+def edgebatch_group_norm_cl(ctx, x, weight, bias, groups, eps):
+    return group_norm_channels_last(x, weight, bias, groups, eps)
 
 
 # native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW,
 #                   int group, float eps) -> (Tensor, Tensor, Tensor)
 @lower(aten.native_group_norm)
 def aten_native_group_norm(ctx, input, weight, bias, N, C, HxW, group, eps):
+    if ctx.used_outputs - {0}:
+        raise NotImplementedError("native_group_norm's mean/rstd outputs")
+    y = group_norm_channels_last(nchw_to_nhwc(input), weight, bias, group, eps)
+    return nhwc_to_nchw(y), None, None
+
+
+# group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None,
+#            float eps=1e-05, bool cudnn_enabled=True) -> Tensor
+@lower(aten.group_norm)
+def aten_group_norm(ctx, input, num_groups, weight=None, bias=None, eps=1e-5,
+                    cudnn_enabled=True):
+    return nhwc_to_nchw(group_norm_channels_last(nchw_to_nhwc(input), weight, bias, num_groups, eps))
+
+
+# instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean,
+#     Tensor? running_var, bool use_input_stats, float momentum, float eps, bool cudnn_enabled)
+@lower(aten.instance_norm)
+def aten_instance_norm(ctx, input, weight, bias, running_mean, running_var, use_input_stats,
+                       momentum, eps, cudnn_enabled):
     ndim = rank(input)
-    shape = input.shape.as_list()
-    grouped = tf.reshape(input, [-1, group, C // group, *shape[2:]])
-    axes = list(range(2, ndim + 1))
-    mean, var = tf.nn.moments(grouped, axes, keepdims=True)
-    y = tf.reshape((grouped - mean) * tf.math.rsqrt(var + eps), [-1, *shape[1:]])
-    if weight is not None:
-        y = y * _per_channel(weight, ndim)
-    if bias is not None:
-        y = y + _per_channel(bias, ndim)
-    return y, None, None
+    if not use_input_stats:
+        y, _, _ = aten_batch_norm_no_training(ctx, input, weight, bias, running_mean,
+                                              running_var, momentum, eps)
+        return y
+    channels = input.shape[1]
+    return nhwc_to_nchw(group_norm_channels_last(nchw_to_nhwc(input), weight, bias, channels, eps)) \
+        if ndim >= 3 else input

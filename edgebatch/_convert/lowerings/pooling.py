@@ -1,109 +1,235 @@
-"""Pooling: max/avg (2-D) and adaptive average pooling, NHWC inside."""
+"""Pooling (max/avg 2-D and 3-D, adaptive avg/max), channels-last.
+
+`edgebatch::*_pool_cl` ops (from the layout pass) are lowered directly; the ATen ops
+(graphs that skipped the pass) wrap the same code in transposes. torch's padding is
+matched by SAME where it equals it (TF's SAME max/avg pools ignore the padded cells,
+as torch's max pool and `count_include_pad=False` do), otherwise by one PAD first.
+3-D pools run as two 2-D pools (H×W, then D): TFLite has no built-in 3-D pooling.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from edgebatch._imports import tensorflow
 from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, rank
-from edgebatch._convert.lowerings.convolution import same_padding
+from edgebatch._convert.lowerings.convolution import pad_spatial, same_pads
 from edgebatch._convert.lowerings.registry import lower
+from edgebatch._convert.passes.layout import nhwc_ops
 
 tf = tensorflow()
 aten = torch.ops.aten
 
-
-def _pool_padding(x_nhwc, kernel, stride, padding, ceil_mode, pad_value):
-    """Pad x so that a VALID pool gives torch's output size; returns (x, 'VALID'|'SAME')."""
-    spatial = [x_nhwc.shape[1], x_nhwc.shape[2]]
-    if not ceil_mode and all(p == 0 for p in padding):
-        return x_nhwc, "VALID"
-    pads = []
-    for size, k, s, p in zip(spatial, kernel, stride, padding):
-        before, after = p, p
-        if ceil_mode:
-            out = -(-(size + 2 * p - k) // s) + 1
-            if (out - 1) * s >= size + p:  # torch: the last window must start inside the input
-                out -= 1
-            after = max((out - 1) * s + k - size - p, 0)
-        pads.append((before, after))
-    if not ceil_mode and all(same_padding(sz, k, s, 1) == pd
-                             for sz, k, s, pd in zip(spatial, kernel, stride, pads)):
-        return x_nhwc, "SAME"
-    return tf.pad(x_nhwc, [[0, 0], *pads, [0, 0]], constant_values=pad_value), "VALID"
+# ops whose output is never negative: a max pool after them may pad with 0 (PAD) instead
+# of -inf (PADV2), since every window holds at least one real value >= 0
+_NONNEGATIVE = {aten.relu.default, aten.relu6.default, aten.sigmoid.default,
+                aten.hardsigmoid.default}
 
 
-def _as_pair(v):
-    return list(v) * 2 if len(v) == 1 else list(v)
+_PASS_THROUGH = {aten.permute.default, aten.reshape.default, aten.view.default,
+                 aten.squeeze.dims, aten.unsqueeze.default}
 
 
-# max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
-#                         int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)
-@lower(aten.max_pool2d_with_indices)
-def aten_max_pool2d_with_indices(ctx, self, kernel_size, stride=(), padding=(0,), dilation=(1,),
-                                 ceil_mode=False):
-    if 1 in ctx.used_outputs:
-        raise NotImplementedError("max_pool2d indices output")
-    kernel = _as_pair(kernel_size)
-    stride = _as_pair(stride) if stride else kernel
-    if _as_pair(dilation) != [1, 1]:
+def _nonnegative(node) -> bool:
+    while isinstance(node, torch.fx.Node) and node.op == "call_function" \
+            and node.target in _PASS_THROUGH:
+        node = node.args[0]
+    if not isinstance(node, torch.fx.Node) or node.op != "call_function":
+        return False
+    if node.target in _NONNEGATIVE:
+        return True
+    if node.target in (aten.hardtanh.default, aten.clamp.default):
+        low = node.args[1] if len(node.args) > 1 else node.kwargs.get("min", node.kwargs.get("min_val"))
+        return isinstance(low, (int, float)) and low >= 0
+    return False
+
+
+def _expand(values, n):
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    return values * n if len(values) == 1 else values
+
+
+def pool_geometry(sizes, kernel, stride, padding, ceil_mode):
+    """Per spatial dim: (before, after) padding torch reads, and the output size."""
+    pairs, outs = [], []
+    for size, k, s, p in zip(sizes, kernel, stride, padding):
+        if not isinstance(size, int):
+            if ceil_mode:
+                raise NotImplementedError("ceil_mode pooling over a symbolic size")
+            pairs.append((p, p))
+            outs.append(None)
+            continue
+        span = size + 2 * p - k
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:  # the last window must start inside
+            out -= 1
+        pairs.append((p, max(0, (out - 1) * s + k - size - p)))
+        outs.append(out)
+    return pairs, outs
+
+
+def _is_same(sizes, kernel, stride, pairs) -> bool:
+    return all(same_pads(sz, k, s) == pr for sz, k, s, pr in zip(sizes, kernel, stride, pairs))
+
+
+def _pool2d(x, kind, kernel, stride, mode):
+    pool = tf.nn.max_pool2d if kind == "max" else tf.nn.avg_pool2d
+    return pool(x, kernel, stride, mode)
+
+
+def _pool_nd(x, kind, kernel, stride, mode):
+    """2-D pool, or a 3-D pool as H×W then D (exact for max, and for avg over full windows)."""
+    if len(kernel) == 2:
+        return _pool2d(x, kind, kernel, stride, mode)
+    shape = tf.shape(x)
+    n, d, h, w, c = [x.shape[i] if x.shape[i] is not None else shape[i] for i in range(5)]
+    y = tf.reshape(x, [-1, h, w, c])
+    y = _pool2d(y, kind, kernel[1:], stride[1:], mode)
+    h2, w2 = y.shape[1], y.shape[2]
+    y = tf.reshape(y, [-1, d, h2 * w2, c])
+    y = _pool2d(y, kind, [kernel[0], 1], [stride[0], 1], mode)
+    return tf.reshape(y, [-1, y.shape[1], h2, w2, c])
+
+
+def max_pool_channels_last(x, kernel, stride, padding, dilation, ceil_mode, nonnegative=False):
+    n = rank(x) - 2
+    kernel, padding = _expand(kernel, n), _expand(padding, n)
+    stride = _expand(stride, n) if stride else kernel
+    if any(d != 1 for d in _expand(dilation, n)):
         raise NotImplementedError("dilated max pooling")
-    x = nchw_to_nhwc(self)
-    # SAME max pooling ignores padded cells, exactly like torch's -inf padding.
-    x, pad = _pool_padding(x, kernel, stride, _as_pair(padding), ceil_mode, float("-inf"))
-    y = tf.nn.max_pool2d(x, kernel, stride, pad)
-    return nhwc_to_nchw(y), None
+    sizes = x.shape.as_list()[1:-1]
+    pairs, _ = pool_geometry(sizes, kernel, stride, padding, ceil_mode)
+    if all(p == (0, 0) for p in pairs):
+        return _pool_nd(x, "max", kernel, stride, "VALID")
+    if _is_same(sizes, kernel, stride, pairs):
+        return _pool_nd(x, "max", kernel, stride, "SAME")
+    fill = 0.0 if nonnegative else float("-inf")
+    return _pool_nd(pad_spatial(x, pairs, fill), "max", kernel, stride, "VALID")
 
 
-# avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
-#            bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None)
-@lower(aten.avg_pool2d)
-def aten_avg_pool2d(ctx, self, kernel_size, stride=(), padding=(0,), ceil_mode=False,
-                    count_include_pad=True, divisor_override=None):
-    kernel = _as_pair(kernel_size)
-    stride = _as_pair(stride) if stride else kernel
-    padding = _as_pair(padding)
-    x = nchw_to_nhwc(self)
-    padded = any(p > 0 for p in padding) or ceil_mode
-    if not padded:
-        y = tf.nn.avg_pool2d(x, kernel, stride, "VALID")
-        if divisor_override:
-            y = y * (kernel[0] * kernel[1] / divisor_override)
-        return nhwc_to_nchw(y)
-    # Sum pooling over the padded input divided by the count torch uses.
-    xp, _ = _pool_padding(x, kernel, stride, padding, ceil_mode, 0.0)
-    total = tf.nn.avg_pool2d(xp, kernel, stride, "VALID") * float(kernel[0] * kernel[1])
+def avg_pool_channels_last(x, kernel, stride, padding, ceil_mode, count_include_pad,
+                           divisor_override):
+    n = rank(x) - 2
+    kernel, padding = _expand(kernel, n), _expand(padding, n)
+    stride = _expand(stride, n) if stride else kernel
+    sizes = x.shape.as_list()[1:-1]
+    pairs, _ = pool_geometry(sizes, kernel, stride, padding, ceil_mode)
+    window = float(math.prod(kernel))
+    if all(p == (0, 0) for p in pairs):
+        y = _pool_nd(x, "avg", kernel, stride, "VALID")
+        return y * (window / divisor_override) if divisor_override else y
+    within = all(a <= p for (_, a), p in zip(pairs, padding))  # no window beyond the padding
+    if divisor_override is None and not count_include_pad and _is_same(sizes, kernel, stride, pairs):
+        return _pool_nd(x, "avg", kernel, stride, "SAME")
+    if divisor_override is None and count_include_pad and within:
+        return _pool_nd(pad_spatial(x, pairs), "avg", kernel, stride, "VALID")
+    if n != 2:
+        raise NotImplementedError("3-D average pooling with this padding")
+    # sum over the padded input divided by the count torch uses
+    total = _pool_nd(pad_spatial(x, pairs), "avg", kernel, stride, "VALID") * window
     if divisor_override:
-        return nhwc_to_nchw(total / float(divisor_override))
-    ones = tf.ones([1, x.shape[1], x.shape[2], 1], x.dtype)
-    if count_include_pad:
-        # torch counts explicit padding but not the extra ceil_mode cells.
-        ones = tf.pad(ones, [[0, 0], [padding[0]] * 2, [padding[1]] * 2, [0, 0]], constant_values=1.0)
-        inner = [[0, 0], [0, xp.shape[1] - ones.shape[1]], [0, xp.shape[2] - ones.shape[2]], [0, 0]]
-        ones = tf.pad(ones, inner)
+        return total / float(divisor_override)
+    ones = tf.ones([1, *sizes, 1], x.dtype)
+    if count_include_pad:  # explicit padding counts, the extra ceil_mode cells do not
+        ones = pad_spatial(ones, [(p, p) for p in padding], 1.0)
+        ones = pad_spatial(ones, [(0, max(a - p, 0)) for (_, a), p in zip(pairs, padding)])
     else:
-        ones, _ = _pool_padding(ones, kernel, stride, padding, ceil_mode, 0.0)
-    count = tf.nn.avg_pool2d(ones, kernel, stride, "VALID") * float(kernel[0] * kernel[1])
-    return nhwc_to_nchw(total / count)
+        ones = pad_spatial(ones, pairs)
+    count = _pool_nd(ones, "avg", kernel, stride, "VALID") * window
+    return total / count
 
 
 def _adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
     return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
 
 
+def adaptive_pool_channels_last(x, output_size, kind):
+    """Adaptive pooling as two separable passes (rows, then columns)."""
+    out_h, out_w = _expand(output_size, 2)
+    h, w = x.shape[1], x.shape[2]
+    if h % out_h == 0 and w % out_w == 0:
+        kernel = [h // out_h, w // out_w]
+        return _pool2d(x, kind, kernel, kernel, "VALID")
+    reduce = tf.reduce_mean if kind == "avg" else tf.reduce_max
+    y = x
+    for axis, size, out in ((1, h, out_h), (2, w, out_w)):
+        if size == out:
+            continue
+        parts = []
+        for a, b in _adaptive_bins(size, out):
+            begin = [0, 0, 0, 0]
+            extent = [-1, -1, -1, -1]
+            begin[axis], extent[axis] = a, b - a
+            parts.append(reduce(tf.slice(y, begin, extent), axis=axis, keepdims=True))
+        y = tf.concat(parts, axis=axis)
+    return y
+
+
+# --- edgebatch::*_cl ----------------------------------------------------------------------
+
+# max_pool_cl(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, bool ceil_mode)
+@lower(nhwc_ops.max_pool_cl)
+def edgebatch_max_pool_cl(ctx, x, kernel, stride, padding, dilation, ceil_mode):
+    return max_pool_channels_last(x, kernel, stride, padding, dilation, ceil_mode,
+                                  _nonnegative(ctx.node.args[0]))
+
+
+# avg_pool_cl(Tensor x, int[] kernel, int[] stride, int[] padding, bool ceil_mode,
+#             bool count_include_pad, int? divisor_override)
+@lower(nhwc_ops.avg_pool_cl)
+def edgebatch_avg_pool_cl(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override):
+    return avg_pool_channels_last(x, kernel, stride, padding, ceil_mode, count_include_pad,
+                                  divisor_override)
+
+
+@lower(nhwc_ops.adaptive_avg_pool_cl)
+def edgebatch_adaptive_avg_pool_cl(ctx, x, output_size):
+    return adaptive_pool_channels_last(x, output_size, "avg")
+
+
+@lower(nhwc_ops.adaptive_max_pool_cl)
+def edgebatch_adaptive_max_pool_cl(ctx, x, output_size):
+    return adaptive_pool_channels_last(x, output_size, "max")
+
+
+# --- ATen (channels-first) -------------------------------------------------------------------
+
+# max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
+#                         int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)
+@lower(aten.max_pool2d_with_indices, aten.max_pool3d_with_indices)
+def aten_max_pool_with_indices(ctx, self, kernel_size, stride=(), padding=(0,), dilation=(1,),
+                               ceil_mode=False):
+    if 1 in ctx.used_outputs:
+        raise NotImplementedError("max pooling's indices output")
+    y = max_pool_channels_last(nchw_to_nhwc(self), kernel_size, stride, padding, dilation,
+                               ceil_mode, _nonnegative(ctx.node.args[0]))
+    return nhwc_to_nchw(y), None
+
+
+# avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
+#            bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None)
+@lower(aten.avg_pool2d, aten.avg_pool3d)
+def aten_avg_pool(ctx, self, kernel_size, stride=(), padding=(0,), ceil_mode=False,
+                  count_include_pad=True, divisor_override=None):
+    y = avg_pool_channels_last(nchw_to_nhwc(self), kernel_size, stride, padding, ceil_mode,
+                               count_include_pad, divisor_override)
+    return nhwc_to_nchw(y)
+
+
 # _adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor
 @lower(aten._adaptive_avg_pool2d, aten.adaptive_avg_pool2d)
 def aten_adaptive_avg_pool2d(ctx, self, output_size):
-    out_h, out_w = _as_pair(output_size)
-    h, w = self.shape[-2], self.shape[-1]
-    if out_h == 1 and out_w == 1:
+    if list(_expand(output_size, 2)) == [1, 1]:
         return tf.reduce_mean(self, axis=[rank(self) - 2, rank(self) - 1], keepdims=True)
-    if h % out_h == 0 and w % out_w == 0:
-        kernel = [h // out_h, w // out_w]
-        return nhwc_to_nchw(tf.nn.avg_pool2d(nchw_to_nhwc(self), kernel, kernel, "VALID"))
-    rows = []
-    for r0, r1 in _adaptive_bins(h, out_h):
-        cols = [tf.reduce_mean(self[..., r0:r1, c0:c1], axis=[-2, -1], keepdims=True)
-                for c0, c1 in _adaptive_bins(w, out_w)]
-        rows.append(tf.concat(cols, axis=-1))
-    return tf.concat(rows, axis=-2)
+    return nhwc_to_nchw(adaptive_pool_channels_last(nchw_to_nhwc(self), output_size, "avg"))
+
+
+# adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)
+@lower(aten.adaptive_max_pool2d)
+def aten_adaptive_max_pool2d(ctx, self, output_size):
+    if 1 in ctx.used_outputs:
+        raise NotImplementedError("adaptive max pooling's indices output")
+    return nhwc_to_nchw(adaptive_pool_channels_last(nchw_to_nhwc(self), output_size, "max")), None

@@ -1,4 +1,9 @@
-"""Views, reshapes, permutations, concatenation, slicing and splitting."""
+"""Views, permutations, concatenation, slicing, splitting, padding and slice scatters.
+
+Strided access stays STRIDED_SLICE/RESHAPE/TRANSPOSE; a constant-index GATHER is
+used only where no slice expresses the access (replicate/circular padding,
+overlapping windows, strided slice_scatter).
+"""
 
 from __future__ import annotations
 
@@ -6,171 +11,310 @@ import torch
 
 from edgebatch._imports import tensorflow
 from edgebatch._convert.lowerings._util import (
-    as_tensor, dynamic_shape, norm_dim, norm_dims, out_tf_dtype, rank, static_shape,
+    as_tensor, dynamic_shape, norm_dim, norm_dims, out_tf_dtype, rank,
 )
+from edgebatch._convert.lowerings.elementwise import is_tensor
 from edgebatch._convert.lowerings.registry import lower
 
 tf = tensorflow()
 aten = torch.ops.aten
 
+_INT32_MAX = 2**31 - 1
 
-def _reshape_to_output(ctx, x):
-    shape = static_shape(ctx)
-    if shape == x.shape.as_list():
+
+def output_shape(ctx, size=None) -> list:
+    """The node's output shape for tf.reshape/fill: static dims as Python ints from FX
+    meta; a symbolic dim as the TF scalar that `size` (the op's SymInt[] argument)
+    holds for it, else -1."""
+    shape = []
+    for i, dim in enumerate(ctx.out_shape()):
+        if isinstance(dim, int):
+            shape.append(dim)
+        elif size is not None and is_tensor(size[i]):
+            shape.append(size[i])
+        else:
+            shape.append(-1)
+    return shape
+
+
+def slice_along(x, dim: int, begin=None, end=None, step=1, *, squeeze=False):
+    """x[..., begin:end:step, ...] on axis `dim` (None: from the start / to the end)."""
+    n = rank(x)
+    begins, ends, strides = [0] * n, [0] * n, [1] * n
+    other_dims = sum(1 << i for i in range(n) if i != dim)
+    begin_mask = end_mask = other_dims
+    if begin is None:
+        begin_mask |= 1 << dim
+    else:
+        begins[dim] = begin
+    if end is None or (not is_tensor(end) and end >= _INT32_MAX):
+        end_mask |= 1 << dim
+    else:
+        ends[dim] = end
+    strides[dim] = step
+    return tf.strided_slice(
+        x, begins, ends, strides, begin_mask=begin_mask, end_mask=end_mask,
+        shrink_axis_mask=(1 << dim) if squeeze else 0,
+    )
+
+
+def move_axis_last(x, dim: int):
+    if dim == rank(x) - 1:
         return x
-    if shape.count(-1) > 1:
-        raise NotImplementedError("reshape with more than one symbolic dim")
-    return tf.reshape(x, shape)
+    return tf.transpose(x, [d for d in range(rank(x)) if d != dim] + [dim])
+
+
+def on_last_axis(x, dim: int, fn):
+    """fn(x) for an fn that works on the last axis (SOFTMAX, TOPK_V2), applied on `dim`.
+
+    fn may return a tuple of tensors shaped like its input.
+    """
+    if dim == rank(x) - 1:
+        return fn(x)
+    perm = list(range(rank(x)))
+    perm[dim], perm[-1] = perm[-1], perm[dim]  # a swap is its own inverse
+    result = fn(tf.transpose(x, perm))
+    if isinstance(result, tuple):
+        return tuple(tf.transpose(r, perm) for r in result)
+    return tf.transpose(result, perm)
 
 
 # view(Tensor(a) self, SymInt[] size) -> Tensor(a)
-@lower(aten.view, aten._unsafe_view, aten.reshape)
+@lower(aten.view.default)
 def aten_view(ctx, self, size):
-    return _reshape_to_output(ctx, self)
+    shape = output_shape(ctx, size)
+    return self if shape == self.shape.as_list() else tf.reshape(self, shape)
 
 
 # permute(Tensor(a) self, int[] dims) -> Tensor(a)
-@lower(aten.permute)
+@lower(aten.permute.default)
 def aten_permute(ctx, self, dims):
     dims = norm_dims(dims, rank(self))
     return self if dims == sorted(dims) else tf.transpose(self, dims)
 
 
-# transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)
-@lower(aten.transpose.int)
-def aten_transpose(ctx, self, dim0, dim1):
-    perm = list(range(rank(self)))
-    d0, d1 = norm_dim(dim0, rank(self)), norm_dim(dim1, rank(self))
-    perm[d0], perm[d1] = perm[d1], perm[d0]
-    return self if d0 == d1 else tf.transpose(self, perm)
-
-
-@lower(aten.t)
-def aten_t(ctx, self):
-    return self if rank(self) < 2 else tf.transpose(self)
-
-
 # expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)
-@lower(aten.expand)
-def aten_expand(ctx, self, size, implicit=False):
-    shape = ctx.out_shape()
-    if [d for d in shape] == self.shape.as_list():
-        return self
-    target = [d if isinstance(d, int) else tf.shape(self)[i - (len(shape) - rank(self))]
-              for i, d in enumerate(shape)]
-    return tf.broadcast_to(self, target)
+@lower(aten.expand.default)
+def aten_expand(ctx, self, size, *, implicit=False):
+    new_dims = len(size) - rank(self)
+    shape = []
+    for i, (dim, requested) in enumerate(zip(ctx.out_shape(), size)):
+        if isinstance(dim, int):
+            shape.append(dim)
+        elif is_tensor(requested):
+            shape.append(requested)
+        else:  # -1 on a symbolic dim: keep self's
+            shape.append(tf.shape(self)[i - new_dims])
+    return self if shape == self.shape.as_list() else tf.broadcast_to(self, shape)
 
 
 # unsqueeze(Tensor(a) self, int dim) -> Tensor(a)
-@lower(aten.unsqueeze)
+@lower(aten.unsqueeze.default)
 def aten_unsqueeze(ctx, self, dim):
     return tf.expand_dims(self, norm_dim(dim, rank(self) + 1))
 
 
 # squeeze.dims(Tensor(a) self, int[] dim) -> Tensor(a)
-@lower(aten.squeeze)
-def aten_squeeze(ctx, self, dim=None):
+@lower(aten.squeeze.dims)
+def aten_squeeze(ctx, self, dim):
     shape = self.shape.as_list()
-    dims = [d for d in norm_dims(dim, rank(self)) if shape[d] == 1]
+    dims = [d for d in norm_dims(dim, rank(self)) if shape[d] == 1]  # others: no-op, as in torch
     return tf.squeeze(self, dims) if dims else self
 
 
 # cat(Tensor[] tensors, int dim=0) -> Tensor
-@lower(aten.cat)
+@lower(aten.cat.default)
 def aten_cat(ctx, tensors, dim=0):
     dtype = out_tf_dtype(ctx)
+    ndim = len(ctx.out_shape())
+    axis = norm_dim(dim, ndim)
+    # torch skips empty parts, including legacy 1-D [0] tensors of any other rank.
     parts = [as_tensor(t, dtype) for t in tensors]
-    ndim = max(rank(t) for t in parts)
-    parts = [t for t in parts if not (rank(t) == 1 and t.shape[0] == 0 and ndim > 1)]
-    return parts[0] if len(parts) == 1 else tf.concat(parts, axis=norm_dim(dim, ndim))
-
-
-# stack(Tensor[] tensors, int dim=0) -> Tensor
-@lower(aten.stack)
-def aten_stack(ctx, tensors, dim=0):
-    return tf.stack(list(tensors), axis=norm_dim(dim, rank(tensors[0]) + 1))
+    parts = [t for t in parts if rank(t) == ndim and t.shape[axis] != 0]
+    if not parts:
+        return tf.zeros(output_shape(ctx), dtype)
+    return parts[0] if len(parts) == 1 else tf.concat(parts, axis)
 
 
 # slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1)
 @lower(aten.slice.Tensor)
 def aten_slice(ctx, self, dim=0, start=None, end=None, step=1):
-    ndim = rank(self)
-    dim = norm_dim(dim, ndim)
+    dim = norm_dim(dim, rank(self))
     size = self.shape[dim]
-    start = 0 if start is None else start
-    end = size if end is None else end
-    if isinstance(size, int):
-        start = max(start + size, 0) if start < 0 else min(start, size)
-        end = max(end + size, 0) if end < 0 else min(end, size)
-        if start == 0 and end == size and step == 1:
+    if size is not None and not is_tensor(start) and not is_tensor(end):
+        start, end, step = slice(start, end, step).indices(size)  # clamps like torch
+        if (start, end, step) == (0, size, 1):
             return self
-    begin = [0] * ndim
-    stop = [0] * ndim
-    strides = [1] * ndim
-    begin[dim], stop[dim], strides[dim] = start, end, step
-    mask = sum(1 << i for i in range(ndim) if i != dim)
-    return tf.strided_slice(self, begin, stop, strides, begin_mask=mask, end_mask=mask)
+    return slice_along(self, dim, start, end, step)
 
 
 # select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)
 @lower(aten.select.int)
 def aten_select(ctx, self, dim, index):
-    ndim = rank(self)
-    dim = norm_dim(dim, ndim)
-    if index < 0 and isinstance(self.shape[dim], int):
-        index += self.shape[dim]
-    begin, end, strides = [0] * ndim, [0] * ndim, [1] * ndim
-    begin[dim], end[dim] = index, index + 1
-    mask = sum(1 << i for i in range(ndim) if i != dim)
-    end_mask = mask | ((1 << dim) if index == -1 else 0)
-    return tf.strided_slice(self, begin, end, strides, begin_mask=mask, end_mask=end_mask,
-                            shrink_axis_mask=1 << dim)
+    dim = norm_dim(dim, rank(self))
+    size = self.shape[dim]
+    if size is not None and not is_tensor(index) and index < 0:
+        index += size
+    # With the axis shrunk, STRIDED_SLICE reads only `begin`: a negative index works as is.
+    return slice_along(self, dim, index, index + 1, squeeze=True)
 
 
 # split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]
-@lower(aten.split_with_sizes)
+@lower(aten.split_with_sizes.default)
 def aten_split_with_sizes(ctx, self, split_sizes, dim=0):
     return tuple(tf.split(self, list(split_sizes), axis=norm_dim(dim, rank(self))))
 
 
-# split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]
-@lower(aten.split.Tensor)
-def aten_split(ctx, self, split_size, dim=0):
-    dim = norm_dim(dim, rank(self))
-    size = self.shape[dim]
-    sizes = [split_size] * (size // split_size) + ([size % split_size] if size % split_size else [])
-    return tuple(tf.split(self, sizes, axis=dim))
+# clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor
+# alias(Tensor(a) self) -> Tensor(a)
+@lower(aten.clone.default, aten.alias.default)
+def aten_identity(ctx, self, *, memory_format=None):
+    return self  # TF values are immutable: a copy is the value itself
 
 
-# unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]
-@lower(aten.unbind)
-def aten_unbind(ctx, self, dim=0):
-    return tuple(tf.unstack(self, axis=norm_dim(dim, rank(self))))
-
-
-# clone / alias / contiguous / detach / lift_fresh_copy: values are immutable in TF
-@lower(aten.clone, aten.alias, aten.detach, aten.lift_fresh_copy, aten.contiguous)
-def aten_identity(ctx, self, *args, **kwargs):
-    return self
-
-
-# _to_copy(Tensor self, *, ScalarType? dtype=None, ...) -> Tensor
-@lower(aten._to_copy, aten.to.dtype)
-def aten_to_copy(ctx, self, *args, **kwargs):
+# _to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None,
+#          bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None)
+@lower(aten._to_copy.default)
+def aten_to_copy(ctx, self, **_):
     return as_tensor(self, out_tf_dtype(ctx))
 
 
 # flip(Tensor self, int[] dims) -> Tensor
-@lower(aten.flip)
+@lower(aten.flip.default)
 def aten_flip(ctx, self, dims):
-    return tf.reverse(self, norm_dims(dims, rank(self)))
+    # TFLite's REVERSE_V2 takes only adjacent axes: one reverse per run of them.
+    runs: list[list[int]] = []
+    for dim in sorted(norm_dims(dims, rank(self))):
+        if runs and runs[-1][-1] == dim - 1:
+            runs[-1].append(dim)
+        else:
+            runs.append([dim])
+    x = self
+    for run in runs:
+        x = tf.reverse(x, run)
+    return x
+
+
+# roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor
+@lower(aten.roll.default)
+def aten_roll(ctx, self, shifts, dims=()):
+    if not dims:  # roll the flattened tensor
+        rolled = tf.roll(tf.reshape(self, [-1]), shifts[0], 0)
+        return tf.reshape(rolled, dynamic_shape(self))
+    return tf.roll(self, list(shifts), norm_dims(dims, rank(self)))
 
 
 # repeat(Tensor self, SymInt[] repeats) -> Tensor
-@lower(aten.repeat)
+@lower(aten.repeat.default)
 def aten_repeat(ctx, self, repeats):
     x = self
-    extra = len(repeats) - rank(x)
-    if extra > 0:
-        x = tf.reshape(x, [1] * extra + dynamic_shape(x))
+    new_dims = len(repeats) - rank(x)
+    if new_dims > 0:
+        x = tf.reshape(x, [1] * new_dims + dynamic_shape(x))
     return tf.tile(x, list(repeats))
+
+
+def _pad_pairs(pad, ndim: int) -> list[list[int]]:
+    """torch's flat pad list (last dim first, (before, after) each) as one pair per dim."""
+    pairs = [[0, 0] for _ in range(ndim)]
+    for i in range(len(pad) // 2):
+        pairs[ndim - 1 - i] = [pad[2 * i], pad[2 * i + 1]]
+    return pairs
+
+
+def _constant_pad(x, pad, value):
+    pairs = _pad_pairs(pad, rank(x))
+    for dim, (before, after) in enumerate(pairs):  # negative padding crops
+        if before < 0 or after < 0:
+            x = slice_along(x, dim, max(-before, 0), x.shape[dim] - max(-after, 0))
+    pairs = [[max(before, 0), max(after, 0)] for before, after in pairs]
+    return tf.pad(x, pairs, constant_values=tf.cast(value or 0, x.dtype))
+
+
+def _index_pad(x, pad, source_index):
+    """Pad by gathering, per dim, source_index(i, size) for i in [-before, size + after)."""
+    for dim, (before, after) in enumerate(_pad_pairs(pad, rank(x))):
+        if before or after:
+            size = x.shape[dim]
+            index = [source_index(i, size) for i in range(-before, size + after)]
+            x = tf.gather(x, index, axis=dim)
+    return x
+
+
+def _replicate_index(i: int, size: int) -> int:
+    return min(max(i, 0), size - 1)
+
+
+def _circular_index(i: int, size: int) -> int:
+    return i % size
+
+
+# pad(Tensor self, SymInt[] pad, str mode="constant", float? value=None) -> Tensor
+@lower(aten.pad.default)
+def aten_pad(ctx, self, pad, mode="constant", value=None):
+    if mode == "constant":
+        return _constant_pad(self, pad, value)
+    if mode == "reflect":
+        return tf.pad(self, _pad_pairs(pad, rank(self)), mode="REFLECT")
+    if mode == "replicate":
+        return _index_pad(self, pad, _replicate_index)
+    if mode == "circular":
+        return _index_pad(self, pad, _circular_index)
+    raise NotImplementedError(f"pad mode '{mode}'")
+
+
+# constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor
+@lower(aten.constant_pad_nd.default)
+def aten_constant_pad_nd(ctx, self, pad, value=0):
+    return _constant_pad(self, pad, value)
+
+
+# unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)
+@lower(aten.unfold.default)
+def aten_unfold(ctx, self, dimension, size, step):
+    dim = norm_dim(dimension, rank(self))
+    count = ctx.out_shape()[dim]
+    if step == size:  # non-overlapping windows are a reshape
+        shape = dynamic_shape(self)
+        shape[dim:dim + 1] = [count, size]
+        windows = tf.reshape(slice_along(self, dim, 0, count * size), shape)
+    else:
+        index = [[w * step + k for k in range(size)] for w in range(count)]
+        windows = tf.gather(self, index, axis=dim)
+    return move_axis_last(windows, dim + 1)  # torch puts the window axis last
+
+
+# slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None,
+#               SymInt step=1) -> Tensor
+@lower(aten.slice_scatter.default)
+def aten_slice_scatter(ctx, self, src, dim=0, start=None, end=None, step=1):
+    dim = norm_dim(dim, rank(self))
+    size = self.shape[dim]
+    src = as_tensor(src, self.dtype)
+    start, end, step = slice(start, end, step).indices(size)
+    if step == 1:
+        parts = [slice_along(self, dim, 0, start), src, slice_along(self, dim, end, size)]
+        lengths = [start, end - start, size - end]
+        return tf.concat([p for p, n in zip(parts, lengths) if n > 0], dim)
+    # Each output position reads self or, inside the slice, the matching row of src.
+    index = [
+        size + (p - start) // step if start <= p < end and (p - start) % step == 0 else p
+        for p in range(size)
+    ]
+    return tf.gather(tf.concat([self, src], dim), index, axis=dim)
+
+
+# diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)
+@lower(aten.diagonal.default)
+def aten_diagonal(ctx, self, offset=0, dim1=0, dim2=1):
+    n = rank(self)
+    dim1, dim2 = norm_dim(dim1, n), norm_dim(dim2, n)
+    rest = [d for d in range(n) if d not in (dim1, dim2)]
+    perm = rest + [dim1, dim2]
+    matrices = self if perm == list(range(n)) else tf.transpose(self, perm)
+    columns = self.shape[dim2]
+    length = ctx.out_shape()[-1]
+    # In the row-major flattened matrix, the diagonal is a strided slice.
+    flat = tf.reshape(matrices, [*dynamic_shape(matrices)[:-2], -1])
+    begin = max(-offset, 0) * columns + max(offset, 0)
+    return slice_along(flat, n - 2, begin, begin + (length - 1) * (columns + 1) + 1, columns + 1)

@@ -1,0 +1,135 @@
+"""QuantConfig: what `edgebatch.convert(..., quant_config=...)` takes.
+
+Two kinds, one at a time:
+
+- `QuantConfig(pt2e_quantizer=quantizer)`: the module was quantized in PyTorch with
+  torchao's PT2E flow; its quantize/dequantize ops lower to TF fake-quant ops
+  (edgebatch/_convert/lowerings/quantized.py) and these flags make TF's converter emit
+  real int8 kernels with the PT2E scales (static) or hybrid kernels (dynamic).
+- `QuantConfig(preset=...)` / `QuantConfig.from_preset(...)`: TFLite converter-side
+  quantization of a float module: `fp16`, `drq`, `int8` (full integer, calibrated on a
+  representative dataset) or `weight_only_int8`.
+
+The converter asks the config for its flags (`converter_flags`) before conversion and
+hands it the flatbuffer afterwards (`postprocess`); flags the user passes through
+`_ai_edge_converter_flags` win over the config's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+from edgebatch.quantize import presets
+
+PT2E_MODES = ("static", "dynamic")
+
+
+@dataclass
+class QuantConfig:
+    """How to quantize during conversion.
+
+    pt2e_quantizer: the quantizer the module was PT2E-quantized with (its global config
+        tells static from dynamic); `mode` overrides that ("static" / "dynamic").
+    preset: "fp16", "drq", "int8" or "weight_only_int8" (converter-side).
+    representative_dataset: for `int8`: a TFLite representative-dataset callable yielding
+        {input name: array}, (signature, {input name: array}) or [arrays].
+    calibration_data: for `int8`, instead of `representative_dataset`: an iterable of
+        sample-args tuples (or (args, kwargs) pairs) for the default signature.
+    int8_io: int8 model inputs/outputs instead of float (`int8` preset, PT2E static).
+    allow_float: `int8` preset: ops without an int8 kernel stay float instead of failing.
+    """
+
+    pt2e_quantizer: Any = None
+    preset: Optional[str] = None
+    mode: Optional[str] = None
+    representative_dataset: Optional[Callable[[], Iterable]] = None
+    calibration_data: Optional[Iterable] = None
+    int8_io: bool = False
+    allow_float: bool = True
+
+    def __post_init__(self):
+        if self.preset is not None:
+            self.preset = getattr(self.preset, "value", self.preset)
+            if self.preset not in presets.PRESETS:
+                raise ValueError(
+                    f"unknown quantization preset {self.preset!r}; "
+                    f"choose one of {sorted(presets.PRESETS)}"
+                )
+            if self.pt2e_quantizer is not None:
+                raise ValueError(
+                    "give either pt2e_quantizer (a module quantized in PyTorch) or a "
+                    "converter-side preset, not both"
+                )
+        if self.mode is not None and self.mode not in PT2E_MODES:
+            raise ValueError(f"mode must be one of {PT2E_MODES}, got {self.mode!r}")
+        if self.preset is None and self.pt2e_quantizer is None and self.mode is None:
+            raise ValueError(
+                "QuantConfig needs pt2e_quantizer=... (for a PT2E-quantized module) or "
+                "preset=... ('fp16', 'drq', 'int8', 'weight_only_int8')"
+            )
+
+    @classmethod
+    def from_preset(cls, preset: str, *, representative_dataset=None, calibration_data=None,
+                    int8_io: bool = False, allow_float: bool = True) -> "QuantConfig":
+        return cls(preset=preset, representative_dataset=representative_dataset,
+                   calibration_data=calibration_data, int8_io=int8_io, allow_float=allow_float)
+
+    # --- what it is -------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "preset" if self.preset is not None else "pt2e"
+
+    @property
+    def pt2e_mode(self) -> Optional[str]:
+        """'static' or 'dynamic' for PT2E configs, None for presets."""
+        if self.kind != "pt2e":
+            return None
+        if self.mode is not None:
+            return self.mode
+        global_config = getattr(self.pt2e_quantizer, "global_config", None)
+        act = getattr(global_config, "input_activation", None)
+        return "dynamic" if getattr(act, "is_dynamic", False) else "static"
+
+    @property
+    def name(self) -> str:
+        return self.preset if self.kind == "preset" else f"pt2e_{self.pt2e_mode}"
+
+    # --- the converter's hooks --------------------------------------------------------
+    def converter_flags(self, flags: Optional[dict] = None) -> dict:
+        """TFLiteConverter attributes for this config, with `flags` (the user's) on top."""
+        if self.kind == "pt2e":
+            own = presets.pt2e_flags(self.pt2e_mode, int8_io=self.int8_io)
+        else:
+            own = presets.preset_flags(
+                self.preset,
+                representative_dataset=self._representative_dataset(),
+                int8_io=self.int8_io,
+                allow_float=self.allow_float,
+            )
+        return presets.merge_flags(own, flags or {})
+
+    def postprocess(self, flatbuffer: bytes) -> bytes:
+        """Rewrite the converted flatbuffer: weight_only_int8 stores its weights as int8
+        here; int8 modes share their all-zero per-channel zero-point vectors."""
+        if self.preset == "weight_only_int8":
+            from edgebatch.quantize.weight_only import quantize_weights_only
+
+            return quantize_weights_only(flatbuffer)
+        if self.preset == "fp16":
+            return flatbuffer
+        if self.preset == "int8":
+            from edgebatch.quantize.calibration import quantize_calibrated
+
+            flatbuffer = quantize_calibrated(flatbuffer, self._representative_dataset(),
+                                             int8_io=self.int8_io)
+        from edgebatch.quantize.flatbuffer import compact
+
+        return compact(flatbuffer)  # per-channel zero points written once per length
+
+    def _representative_dataset(self):
+        if self.representative_dataset is not None:
+            return self.representative_dataset
+        if self.calibration_data is not None:
+            return presets.dataset_from_samples(self.calibration_data)
+        return None
