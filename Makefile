@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/python -m edgebatch.demo
+	$(VENV)/bin/edgebatch +recipe=resnet18_nhwc_drq
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q

@@ -1,0 +1,155 @@
+"""The Hydra callback that closes a multirun: sweep report, suite regression, exit status.
+
+Registered in recipes/edgebatch.yaml under `hydra.callbacks`. Jobs may have run in
+this process (basic launcher) or elsewhere (joblib workers, submitit, Ray): the
+callback reads what each job wrote, `<sweep dir>/<job>/result.json`, so it works the
+same with every launcher.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from edgebatch.batch import outcome
+from edgebatch.batch.job import RESULT_FILE
+
+log = logging.getLogger("edgebatch.batch")
+
+REGRESSION_FILE = "regression.json"
+
+
+class BatchSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        outcome.reset()
+        suite = config.get("suite")
+        what = f"suite '{suite.name}'" if suite else "sweep"
+        log.info("%s → %s", what, config.hydra.sweep.dir)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.hydra.mode == RunMode.MULTIRUN:
+            log.info("job #%s: %s", config.hydra.job.num, " ".join(config.hydra.overrides.task))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        outcome.report(finish_sweep(config, collect_results(sweep_dir), sweep_dir))
+
+
+def collect_results(sweep_dir: Path) -> list[dict]:
+    """Every job's result.json under the sweep directory, in job order."""
+    def job_order(path: Path):
+        prefix = path.parent.name.split("_", 1)[0]
+        return (int(prefix), path.parent.name) if prefix.isdigit() else (1 << 30, path.parent.name)
+
+    results = []
+    for path in sorted(sweep_dir.glob(f"*/{RESULT_FILE}"), key=job_order):
+        try:
+            results.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as error:
+            log.warning("unreadable %s: %s", path, error)
+    return results
+
+
+def finish_sweep(config: DictConfig, results: list[dict], sweep_dir: Path) -> int:
+    """Write the sweep report (and the suite's regression report); return the exit status."""
+    from edgebatch.report import write_sweep_report
+
+    failed = [r for r in results if r.get("status") != "ok"]
+    paths = write_sweep_report(results, sweep_dir)
+    _print_summary(results, paths.get("html"))
+
+    suite = config.get("suite")
+    fail_on = _value(suite.fail_on) if suite else "any_failure"
+    status = 1 if failed and fail_on == "any_failure" else 0
+    if suite and suite.compare_baseline:
+        if not config.registry.enabled:
+            log.warning("suite '%s' compares with the registry, but registry.enabled=false", suite.name)
+            return status
+        regressed = _regression(config, suite, results, sweep_dir)
+        if regressed and fail_on == "regression" and not config.promote:
+            status = 1
+    return status
+
+
+def _regression(config: DictConfig, suite, results: list[dict], sweep_dir: Path) -> list[dict]:
+    from edgebatch.batch.regression import compare
+    from edgebatch.registry import Registry
+    from edgebatch.report import write_regression_report
+
+    registry = Registry(config.registry.root)
+    comparisons = [compare(registry, result, suite) for result in results]
+    _move_baselines(registry, suite, comparisons, promote=config.promote)
+    (sweep_dir / REGRESSION_FILE).write_text(json.dumps(comparisons, indent=2, default=str))
+    paths = write_regression_report(comparisons, sweep_dir)
+    regressed = [c for c in comparisons if c["status"] == "regressed"]
+    counts: dict[str, int] = {}
+    for c in comparisons:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    print(f"regression vs '{suite.baseline_alias}': "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+          + f" → {paths['html']}", flush=True)
+    for c in regressed:
+        what = "; ".join(f"{k['metric']} {k['baseline']} → {k['current']}"
+                         for k in c["checks"] if k["regressed"])
+        error = c.get("error") or {}
+        if error:
+            what += f" [{error.get('class')} at {error.get('stage')}, signature {error.get('signature')}," \
+                    f" last good version {c.get('last_good_version')}]"
+        print(f"  REGRESSED {c['name']}: {what}", flush=True)
+    return regressed
+
+
+def _move_baselines(registry, suite, comparisons: list[dict], *, promote: bool) -> None:
+    """promote=true: every successful job becomes its name's baseline. Otherwise only
+    names without a baseline get one (init_missing_baseline)."""
+    for c in comparisons:
+        version = c["current"].get("version")
+        if c["current"].get("status") != "ok" or version is None:
+            continue
+        if promote or (suite.init_missing_baseline and c["baseline"] is None):
+            registry.set_alias(c["name"], version, suite.baseline_alias)
+            c["promoted"] = True
+            log.info("%s@%s is now '%s'", c["name"], version, suite.baseline_alias)
+
+
+def _value(x):
+    return getattr(x, "value", x)
+
+
+def _print_summary(results: list[dict], report: Path | None) -> None:
+    ok = sum(r.get("status") == "ok" for r in results)
+    print(f"{len(results)} jobs: {ok} ok, {len(results) - ok} failed"
+          + (f" → {report}" if report else ""), flush=True)
+    for r in results:
+        print("  " + summary_line(r), flush=True)
+
+
+def summary_line(result: dict) -> str:
+    """One line per job: name, status, size, error, latency, artifact."""
+    name = result.get("name") or result.get("recipe") or "job"
+    if result.get("status") != "ok":
+        error = result.get("error") or {}
+        message = (error.get("message") or "").strip().splitlines()
+        return (f"{name}: FAILED at {result.get('stage')}: {error.get('class')}: "
+                f"{message[0][:140] if message else ''} [signature {error.get('signature')}]")
+    parts = [f"{name}: ok"]
+    model = result.get("model") or {}
+    if model.get("size_bytes") is not None:
+        parts.append(f"{model['size_bytes'] / 1e6:.2f} MB, {model.get('num_ops')} ops, "
+                     f"{model.get('transposes')} transposes")
+    validation = result.get("validation") or {}
+    if validation.get("rel_error") is not None:
+        parts.append(f"rel error {validation['rel_error']:.2g}, cosine {validation['cosine']:.6f}")
+    threads = (result.get("benchmark") or {}).get("threads") or {}
+    if threads:
+        parts.append(", ".join(f"{t}t {s['median_ms']:.2f} ms" for t, s in threads.items()))
+    artifact = result.get("artifact") or {}
+    if artifact.get("version") is not None:
+        parts.append(f"{artifact['name']}@{artifact['version']}")
+    return " | ".join(parts)

@@ -1,0 +1,92 @@
+"""What a job records about where it ran: tool versions, the git commit, peak memory."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import threading
+from importlib import metadata
+from pathlib import Path
+
+# distribution names, first found wins (tensorflow ships as tensorflow-cpu here)
+_TOOLS = {
+    "edgebatch": ("edgebatch",),
+    "torch": ("torch",),
+    "torchvision": ("torchvision",),
+    "torchaudio": ("torchaudio",),
+    "torchao": ("torchao",),
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+    "ai-edge-litert": ("ai-edge-litert",),
+    "numpy": ("numpy",),
+    "hydra-core": ("hydra-core",),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def tool_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for tool, dists in _TOOLS.items():
+        versions[tool] = next((v for d in dists if (v := _version(d))), None)
+    versions["python"] = sys.version.split()[0]
+    versions["git_commit"] = git_commit()
+    return versions
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit() -> str | None:
+    """HEAD of the checkout edgebatch runs from, with '+dirty' for local changes; None
+    outside a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+class PeakRss:
+    """Peak resident memory of this process while the block runs, sampled every 20 ms.
+
+    with PeakRss() as peak: ...; peak.mb
+    """
+
+    def __init__(self, interval_s: float = 0.02):
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.peak_bytes = 0
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+            if self._stop.wait(self._interval):
+                return
+
+    def __enter__(self) -> "PeakRss":
+        self.peak_bytes = self._process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+
+    @property
+    def mb(self) -> float:
+        return self.peak_bytes / 2**20

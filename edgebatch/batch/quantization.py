@@ -1,0 +1,106 @@
+"""The quantize stage: a recipe's `quant` node turned into what `convert` takes.
+
+kind=preset: a converter-side preset of edgebatch.quantize (fp16, drq, int8,
+weight_only_int8); int8 gets a representative dataset from the calibration inputs.
+kind=pt2e: each signature's module goes through torchao's PT2E flow (export, prepare,
+calibrate, convert) with edgebatch's PT2EQuantizer; the float module is kept as the
+validation reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from edgebatch.recipe.build import BuiltSignature
+
+log = logging.getLogger(__name__)
+
+
+def calibration_sets(signatures: Sequence[BuiltSignature], quant) -> list[list[tuple[tuple, dict]]]:
+    """Seeded calibration inputs per signature (batch i drawn with seed `calibration.seed + i`)."""
+    return [
+        [sig.draw(quant.calibration.seed + i) for i in range(quant.calibration.batches)]
+        for sig in signatures
+    ]
+
+
+def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]:
+    """Return (quant_config for convert, settings for result["quantization"])."""
+    kind = _value(quant.kind)
+    info = {"name": quant.name, "kind": kind}
+    if kind == "preset":
+        from edgebatch.quantize.quant_config import QuantConfig
+
+        preset = _value(quant.preset)
+        info |= {"preset": preset}
+        dataset = None
+        if preset == "int8":
+            dataset = _representative_dataset(signatures, calibration_sets(signatures, quant))
+            info |= {"calibration_batches": quant.calibration.batches, "int8_io": quant.int8_io}
+        config = QuantConfig.from_preset(preset, representative_dataset=dataset,
+                                         int8_io=quant.int8_io)
+        return config, info
+    if kind == "pt2e":
+        info |= {
+            "int8_io": quant.int8_io,
+            "per_channel": quant.pt2e.per_channel,
+            "dynamic": quant.pt2e.dynamic,
+            "calibration_batches": quant.calibration.batches,
+        }
+        return _pt2e(signatures, quant), info
+    raise ValueError(f"quant.kind={kind!r} needs no quantize stage")
+
+
+def _value(x):
+    return getattr(x, "value", x)
+
+
+def _representative_dataset(signatures: Sequence[BuiltSignature], dataset):
+    """A TFLite representative dataset over every signature's calibration batches."""
+    from edgebatch.quantize.presets import dataset_from_samples
+
+    generators = [dataset_from_samples(batches, sig.name) for sig, batches in zip(signatures, dataset)]
+
+    def generate():
+        for generator in generators:
+            yield from generator()
+
+    return generate
+
+
+def _pt2e(signatures: Sequence[BuiltSignature], quant):
+    from edgebatch.quantize.pt2e import pt2e_quantize
+
+    quant_config = None
+    for sig, batches in zip(signatures, calibration_sets(signatures, quant)):
+        quantized, quant_config = pt2e_quantize(
+            sig.module, sig.args, sig.kwargs, is_per_channel=quant.pt2e.per_channel,
+            is_dynamic=quant.pt2e.dynamic, calibration_data=batches,
+        )
+        sig.float_module, sig.module = sig.module, quantized
+        log.info("signature '%s': PT2E-quantized (%d calibration batches)", sig.name, len(batches))
+    quant_config.int8_io = quant.int8_io
+    return quant_config
+
+
+def op_kinds(flatbuffer: bytes) -> str:
+    """'int8 40, hybrid 3, float 2, ...': how the converted ops run (edgebatch.quantize.report)."""
+    from collections import Counter
+
+    from edgebatch.quantize.report import classify_ops
+
+    counts = Counter(info.kind for info in classify_ops(flatbuffer))
+    return ", ".join(f"{kind} {n}" for kind, n in counts.most_common())
+
+
+def run_int8_io(model, signature: str):
+    """A caller for models with int8 inputs/outputs: quantize the float inputs and
+    dequantize the outputs with the model's own parameters."""
+    from edgebatch.quantize.report import run_tflite
+
+    def run(*args, **kwargs):
+        return {f"output_{i}": out for i, out in
+                enumerate(run_tflite(model, args, kwargs, signature_name=signature))}
+
+    return run

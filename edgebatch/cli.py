@@ -1,0 +1,97 @@
+"""`edgebatch`: run recipes, sweeps and suites (a Hydra app over the recipes/ tree).
+
+    edgebatch +recipe=resnet18_nhwc_drq               one job
+    edgebatch +recipe=resnet18_nhwc_drq quant=fp16    command-line overrides win
+    edgebatch -m +recipe=resnet18 quant=none,fp16,drq,int8
+    edgebatch +suite=nightly [promote=true]
+
+Exit status: 0 all jobs ok; 1 a job failed (a suite with fail_on=regression: a
+regression); 2 the config is invalid (one line on stderr names the bad key).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from edgebatch.batch import outcome
+from edgebatch.recipe import PRIMARY_CONFIG, recipes_dir
+
+EXIT_CONFIG_ERROR = 2
+
+
+def _task(cfg: DictConfig) -> dict:
+    """One Hydra job. Runs wherever the launcher puts it (this process, a joblib worker,
+    a submitit job), so it returns only a small summary."""
+    from edgebatch.batch.callbacks import summary_line
+    from edgebatch.batch.job import run_job
+
+    hydra_cfg = HydraConfig.get()
+    result = run_job(cfg, hydra_cfg.runtime.output_dir, recipe=hydra_cfg.runtime.choices.get("recipe"))
+    if hydra_cfg.mode == RunMode.RUN:
+        print(summary_line(result), flush=True)
+        report = (result.get("report") or {}).get("html")
+        if report:
+            print(f"report: {report}", flush=True)
+        outcome.report(0 if result["status"] == "ok" else 1)
+    return {"name": result["name"], "status": result["status"], "stage": result["stage"]}
+
+
+def main() -> int:
+    """Console entry point; returns the exit status."""
+    outcome.reset()
+    app = hydra.main(
+        config_path=str(recipes_dir()), config_name=PRIMARY_CONFIG, version_base="1.3"
+    )(_task)
+    user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let composition errors reach us, unprinted
+    try:
+        app()
+    except (HydraException, OmegaConfBaseException) as error:  # composition: a bad config
+        if user_wants_traceback:
+            raise
+        print(f"edgebatch: error: {config_error_line(error)}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    finally:
+        if not user_wants_traceback:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+    return outcome.exit_code()
+
+
+def config_error_line(error: BaseException) -> str:
+    """One line for a composition error: the full key of the bad field, what is wrong,
+    and the config file or override it came from."""
+    chain = []
+    seen = error
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    top = str(chain[0])
+    if re.search(r"You must specify 'model'|Missing mandatory value: model\b", top):
+        return ("no model chosen: pick a recipe, e.g. `edgebatch +recipe=resnet18` "
+                f"(recipes in {recipes_dir() / 'recipe'}), or a model, e.g. model=torchvision/resnet18")
+    source = re.match(r"In '([^']+)'", top)
+    for exc in chain:
+        if isinstance(exc, OmegaConfBaseException) and getattr(exc, "full_key", None):
+            where = f"in {source.group(1)}.yaml" if source else _first_line(chain[0])
+            return f"{exc.full_key}: {_first_line(exc)} ({where})"
+    top = top.split("Config search path:")[0]
+    return " ".join(top.split()) or repr(chain[0])
+
+
+def _first_line(error: BaseException) -> str:
+    text = error.msg if isinstance(error, OmegaConfBaseException) and error.msg else str(error)
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""From a resolved recipe to modules and seeded inputs, one per signature.
+
+`plan(cfg)` checks what composition cannot (an importable `_target_`, inputs given,
+files present, layout indices in range) without importing torch, and raises
+RecipeError naming the config path of the bad field. `build(plans)` then instantiates
+the modules, applies the wrappers and draws the sample inputs. Signatures that use
+the top-level model share one module instance, so their weights are stored once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from edgebatch.errors import RecipeError
+
+DEFAULT_SIGNATURE = "serving_default"
+
+
+@dataclass(frozen=True)
+class SignaturePlan:
+    """What one signature is made of, with the config path each part came from."""
+
+    name: str
+    model: dict[str, Any]
+    model_path: str  # config path of the model node, e.g. "model" or "signatures.a.model"
+    wrapper: dict[str, Any]
+    wrapper_path: str
+    inputs: dict[str, Any]
+    inputs_path: str
+
+
+@dataclass
+class BuiltSignature:
+    """A module ready to convert, its sample inputs, and how to draw more of them."""
+
+    name: str
+    module: Any  # torch.nn.Module
+    args: tuple
+    kwargs: dict
+    inputs: dict[str, Any] = field(repr=False)  # the InputsConfig as a plain dict
+    channels_last: tuple[int, ...] = ()  # positional inputs moved to channels-last
+    float_module: Any = None  # the float module when `module` was quantized in PyTorch
+
+    @property
+    def reference_module(self):
+        """The float PyTorch module every converted output is compared with."""
+        return self.float_module if self.float_module is not None else self.module
+
+    def draw(self, seed: int) -> tuple[tuple, dict]:
+        """Inputs drawn like the sample inputs, from `seed`, in the converted model's layout."""
+        args, kwargs = _draw_inputs(self.inputs, seed)
+        return self._to_layout(args), kwargs
+
+    def set_channels_last(self, indices: tuple[int, ...]) -> None:
+        self.channels_last = tuple(indices)
+        self.args = self._to_layout(self.args)
+
+    def _to_layout(self, args: tuple) -> tuple:
+        return tuple(
+            a.movedim(1, -1).contiguous() if i in self.channels_last else a
+            for i, a in enumerate(args)
+        )
+
+
+# --- planning (no torch) -------------------------------------------------------------
+
+
+def plan(cfg: DictConfig) -> list[SignaturePlan]:
+    """The signatures of a recipe, checked; RecipeError names the bad field's config path."""
+    top = _container(cfg.model)
+    signatures = _container(cfg.signatures) or {DEFAULT_SIGNATURE: {}}
+    plans = []
+    for name, sig in signatures.items():
+        base = f"signatures.{name}" if cfg.signatures else None
+        model, model_path = (sig["model"], f"{base}.model") if sig.get("model") else (top, "model")
+        wrapper, wrapper_path = _part(sig, "wrapper", base, model, model_path)
+        inputs, inputs_path = _part(sig, "inputs", base, model, model_path)
+        plans.append(
+            SignaturePlan(name, model, model_path, wrapper, wrapper_path, inputs, inputs_path)
+        )
+    for p in plans:
+        _check_model(p.model, p.model_path)
+        _check_inputs(p.inputs, p.inputs_path)
+    _check_layout(cfg, plans)
+    return plans
+
+
+def _part(sig: dict, key: str, base: str | None, model: dict, model_path: str):
+    if sig.get(key) is not None:
+        return sig[key], f"{base}.{key}"
+    return model[key], f"{model_path}.{key}"
+
+
+def _container(node) -> Any:
+    return OmegaConf.to_container(node, resolve=True, enum_to_str=True)
+
+
+def _check_model(model: dict, path: str) -> None:
+    builder = model.get("builder")
+    if not isinstance(builder, dict) or not isinstance(builder.get("_target_"), str):
+        raise RecipeError(
+            f"{path}.builder: expected a mapping with `_target_` (a zoo builder such as "
+            f"model_zoo.build_torchvision, or an importable nn.Module class), got {builder!r}"
+        )
+    _import_target(builder["_target_"], f"{path}.builder._target_")
+    weights = model.get("weights_path")
+    if weights is not None and not Path(weights).is_file():
+        raise RecipeError(
+            f"{path}.weights_path: no such file {weights}. Point it at a local state_dict "
+            "(.pt/.pth) or set it to null for the seeded init; weights are never downloaded."
+        )
+
+
+def _import_target(target: str, path: str) -> Any:
+    module_name, _, attr = target.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise RecipeError(f"{path}: cannot import {target!r} ({error})") from error
+
+
+def _check_inputs(inputs: dict, path: str) -> None:
+    file = inputs.get("file")
+    if file is not None:
+        if not Path(file).is_file():
+            raise RecipeError(f"{path}.file: no such inputs file {file} (.npz or .pt expected)")
+        return
+    if not inputs.get("args") and not inputs.get("kwargs"):
+        raise RecipeError(f"{path}: no sample inputs; give {path}.args (or kwargs, or file)")
+
+
+def _check_layout(cfg: DictConfig, plans: list[SignaturePlan]) -> None:
+    for key in ("inputs", "outputs"):
+        if any(i < 0 for i in cfg.layout[key]):
+            raise RecipeError(f"layout.{key}: indices must be >= 0, got {list(cfg.layout[key])}")
+    for p in plans:
+        count = len(p.inputs.get("args") or []) if p.inputs.get("file") is None else None
+        bad = [i for i in cfg.layout.inputs if count is not None and i >= count]
+        if bad:
+            raise RecipeError(
+                f"layout.inputs: input {bad[0]} does not exist; signature '{p.name}' has "
+                f"{count} positional inputs ({p.inputs_path}.args)"
+            )
+
+
+# --- building (torch) ----------------------------------------------------------------
+
+
+def build(plans: list[SignaturePlan]) -> list[BuiltSignature]:
+    """Instantiate, wrap and feed each signature; modules built from the same model node
+    are built once and shared."""
+    modules: dict[str, Any] = {}
+    built = []
+    for p in plans:
+        if p.model_path not in modules:
+            modules[p.model_path] = instantiate_model(p.model, p.model_path)
+        module = wrap(modules[p.model_path], p.wrapper, p.wrapper_path)
+        args, kwargs = _draw_inputs(p.inputs, p.inputs["seed"], path=p.inputs_path)
+        built.append(BuiltSignature(p.name, module, args, kwargs, p.inputs))
+    return built
+
+
+def instantiate_model(model: dict, path: str):
+    """Call the builder; pass `weights_path` to it when it takes one, else load it after."""
+    import torch
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    import model_zoo
+
+    builder = dict(model["builder"])
+    weights = model.get("weights_path")
+    target = _import_target(builder["_target_"], f"{path}.builder._target_")
+    takes_weights = weights is not None and _accepts(target, "weights_path")
+    if takes_weights:
+        builder["weights_path"] = weights
+    try:
+        module = instantiate(builder, _convert_="all")
+    except InstantiationException as error:
+        cause = error.__cause__ or error
+        if isinstance(cause, (TypeError, model_zoo.ZooError)):
+            raise RecipeError(f"{path}.builder: {type(cause).__name__}: {cause}") from cause
+        raise cause from None
+    except model_zoo.ZooError as error:
+        raise RecipeError(f"{path}.builder: {error}") from error
+    if isinstance(module, tuple) and module and isinstance(module[0], torch.nn.Module):
+        module = module[0]  # builders like model_zoo.build return (module, inputs)
+    if not isinstance(module, torch.nn.Module):
+        raise RecipeError(
+            f"{path}.builder: {builder['_target_']} returned {type(module).__name__}, "
+            "not a torch.nn.Module"
+        )
+    if weights is not None and not takes_weights:
+        try:
+            model_zoo.load_weights(module, weights)
+        except model_zoo.ZooError as error:
+            raise RecipeError(f"{path}.weights_path: {error}") from error
+    return module.eval()
+
+
+def _accepts(target, name: str) -> bool:
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def wrap(module, wrapper: dict, path: str):
+    """Fixed extra args (innermost), then kwargs-to-positional, then output selection."""
+    from model_zoo import FixedExtraArgs, KwargsToPositional, SelectOutput
+
+    if wrapper.get("extra_args") or wrapper.get("extra_kwargs"):
+        module = FixedExtraArgs(module, wrapper.get("extra_args") or (), wrapper.get("extra_kwargs"))
+    if wrapper.get("kwargs_to_positional"):
+        module = KwargsToPositional(module, wrapper["kwargs_to_positional"])
+    if wrapper.get("select_output") is not None:
+        module = SelectOutput(module, wrapper["select_output"])
+    return module.eval()
+
+
+def _draw_inputs(inputs: dict, seed: int, path: str = "inputs") -> tuple[tuple, dict]:
+    import model_zoo
+
+    arg_specs = list(inputs.get("args") or [])
+    kwarg_specs = dict(inputs.get("kwargs") or {})
+    try:
+        if inputs.get("file") is not None:
+            args = model_zoo.load_inputs(inputs["file"])
+            drawn = model_zoo.make_inputs(list(kwarg_specs.values()), seed=seed)
+        else:
+            drawn = model_zoo.make_inputs(arg_specs + list(kwarg_specs.values()), seed=seed)
+            args, drawn = drawn[: len(arg_specs)], drawn[len(arg_specs):]
+    except (ValueError, model_zoo.ZooError) as error:
+        raise RecipeError(f"{path}: {error}") from error
+    return tuple(args), dict(zip(kwarg_specs, drawn))

@@ -1,0 +1,249 @@
+"""The recipe schema: dataclasses registered in Hydra's ConfigStore.
+
+`recipes/edgebatch.yaml` starts its defaults list with `edgebatch_schema`, so every
+value the YAML files and the command line set is checked against these types while
+Hydra composes the config: an unknown key or a value of the wrong type fails before
+any work, naming the full key (e.g. `validation.rtl`).
+
+Free-form parts stay `Any`: a model builder's kwargs (`model.builder`, with
+`_target_`), wrapper extra arguments and converter flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+SCHEMA_NAME = "edgebatch_schema"
+
+
+class Distribution(Enum):
+    normal = "normal"
+    uniform = "uniform"
+    randint = "randint"
+
+
+class QuantKind(Enum):
+    none = "none"  # float model
+    preset = "preset"  # TFLite converter-side quantization (fp16, drq, int8, weight_only_int8)
+    pt2e = "pt2e"  # PyTorch PT2E: prepare, calibrate, convert, then lower the q/dq graph
+
+
+class Preset(Enum):
+    """Converter-side quantization presets (edgebatch.quantize)."""
+
+    fp16 = "fp16"  # float16 weights
+    drq = "drq"  # dynamic-range: int8 weights, float activations
+    int8 = "int8"  # full integer, calibrated on a representative dataset
+    weight_only_int8 = "weight_only_int8"  # int8 weights dequantized at load
+
+
+class FailOn(Enum):
+    any_failure = "any_failure"  # exit non-zero when any job failed
+    regression = "regression"  # exit non-zero only on a regression against the baseline
+    never = "never"
+
+
+@dataclass
+class InputSpec:
+    """One sample input drawn from a seeded generator (model_zoo.inputs.make_inputs)."""
+
+    shape: List[int] = MISSING
+    dtype: str = "float32"
+    distribution: Distribution = Distribution.normal
+    low: Optional[float] = None  # uniform / randint lower bound
+    high: Optional[float] = None  # uniform / randint upper bound (exclusive)
+
+
+@dataclass
+class InputsConfig:
+    """Positional (`args`) and keyword (`kwargs`) sample inputs, or a `.npz`/`.pt` file."""
+
+    args: List[InputSpec] = field(default_factory=list)
+    kwargs: Dict[str, InputSpec] = field(default_factory=dict)
+    file: Optional[str] = None  # positional inputs stored in a file; replaces `args`
+    seed: int = 1234  # seed of the sample input used for export (and of N=0 validation input)
+
+
+@dataclass
+class WrapperConfig:
+    """Adapt the module's call to what conversion needs. Applied inside out:
+    extra args, then kwargs-to-positional, then output selection."""
+
+    extra_args: List[Any] = field(default_factory=list)  # appended after the inputs
+    extra_kwargs: Dict[str, Any] = field(default_factory=dict)  # fixed keyword arguments
+    kwargs_to_positional: List[str] = field(default_factory=list)  # input i -> kwarg names[i]
+    select_output: Any = None  # keep output[index] or output[key] only
+
+
+@dataclass
+class ModelConfig:
+    """A module to convert: `builder._target_` is a zoo builder or any importable
+    nn.Module class or factory; the other builder keys are its keyword arguments."""
+
+    name: str = MISSING
+    builder: Any = MISSING
+    weights_path: Optional[str] = None  # local state_dict; never a download
+    wrapper: WrapperConfig = field(default_factory=WrapperConfig)
+    inputs: InputsConfig = field(default_factory=InputsConfig)
+
+
+@dataclass
+class SignatureConfig:
+    """One signature of the flatbuffer. Unset parts come from the top-level `model`;
+    signatures that share the top-level model share its weights in the file."""
+
+    model: Optional[ModelConfig] = None
+    wrapper: Optional[WrapperConfig] = None
+    inputs: Optional[InputsConfig] = None
+
+
+@dataclass
+class ToleranceConfig:
+    """Pass iff, for every output, max|tflite - ref| <= atol + rtol * max|ref|
+    (and cosine >= min_cosine when set)."""
+
+    atol: float = 0.0
+    rtol: float = 1e-4
+    min_cosine: Optional[float] = None
+
+
+@dataclass
+class Pt2eConfig:
+    per_channel: bool = True
+    dynamic: bool = False  # dynamic: int8 weights, float activations quantized at run time
+
+
+@dataclass
+class CalibrationConfig:
+    """Seeded calibration batches drawn from the signature's input specs."""
+
+    batches: int = 8
+    seed: int = 100
+
+
+@dataclass
+class QuantSchema:
+    name: str = "none"
+    kind: QuantKind = QuantKind.none
+    preset: Optional[Preset] = None  # kind=preset only
+    pt2e: Pt2eConfig = field(default_factory=Pt2eConfig)
+    int8_io: bool = False  # preset int8: int8 inputs/outputs instead of float
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    # Tolerance of the end-to-end check (float PyTorch vs quantized TFLite); replaces
+    # `validation`'s tolerance when the model is quantized.
+    tolerance: ToleranceConfig = field(
+        default_factory=lambda: ToleranceConfig(atol=0.0, rtol=0.1, min_cosine=0.98)
+    )
+
+
+@dataclass
+class LayoutConfig:
+    """Which positional inputs / outputs are channels-last (edgebatch.to_channel_last_io)."""
+
+    name: str = "nchw"
+    inputs: List[int] = field(default_factory=list)
+    outputs: List[int] = field(default_factory=list)
+
+
+@dataclass
+class ConvertConfig:
+    strict_export: Any = "auto"  # "auto" | true | false
+    # TFLite converter attributes (nested dicts set nested attributes); strings
+    # "tf.lite.X.Y" name TensorFlow constants, e.g. optimizations: [tf.lite.Optimize.DEFAULT].
+    converter_flags: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationConfig(ToleranceConfig):
+    enabled: bool = True
+    n_inputs: int = 3  # seeded inputs compared (input i drawn with seed `seed + i`)
+    seed: int = 0
+    # A reference output whose std is below this is degenerate (constant or ~0):
+    # any converter would "match" it, so the recipe fails instead of passing.
+    degenerate_std: float = 1e-6
+
+
+@dataclass
+class BenchmarkConfig:
+    enabled: bool = True
+    threads: List[int] = field(default_factory=lambda: [1, 2])
+    warmup: int = 3
+    runs: int = 20
+    # Parallel jobs (joblib, submitit on one machine) take turns timing: a file lock under
+    # paths.root, so one job's benchmark never runs while another's does.
+    exclusive: bool = True
+
+
+@dataclass
+class RegistryConfig:
+    enabled: bool = True
+    root: str = "${paths.registry}"
+
+
+@dataclass
+class ReportConfig:
+    enabled: bool = True
+
+
+@dataclass
+class ThresholdsConfig:
+    """Nightly regression thresholds: current vs the baseline artifact's metrics."""
+
+    size_rel: float = 0.02  # file size grew by more than 2%
+    latency_rel: float = 0.25  # median latency (fewest threads) grew by more than 25%
+    latency_min_ms: float = 0.5  # ...and by more than this many ms (timer noise)
+    rel_error_factor: float = 2.0  # relative error grew by more than 2x ...
+    rel_error_min: float = 1e-5  # ...and is above this floor
+    cosine_drop: float = 1e-3  # cosine fell by more than this
+    num_ops: int = 0  # more ops than the baseline by more than this
+    transposes: int = 0  # more TRANSPOSE ops than the baseline by more than this
+
+
+@dataclass
+class SuiteConfig:
+    name: str = MISSING
+    compare_baseline: bool = False
+    baseline_alias: str = "baseline"
+    # A job with no baseline yet that succeeds becomes the baseline (first nightly).
+    init_missing_baseline: bool = True
+    fail_on: FailOn = FailOn.any_failure
+    thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
+
+
+@dataclass
+class PathsConfig:
+    """Every output location in one place: tests point `paths.root` at a tmp dir."""
+
+    root: str = "outputs"
+    registry: str = "${paths.root}/registry"
+    runs: str = "${paths.root}/runs"
+    sweeps: str = "${paths.root}/multirun"
+
+
+@dataclass
+class EdgeBatchConfig:
+    # Base name of the job; the registry name adds the non-default layout and quant.
+    name: str = "${model.name}"
+    artifact_name: str = "${eb.artifact_name:${name},${layout.name},${quant.name}}"
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    model: ModelConfig = MISSING
+    signatures: Dict[str, SignatureConfig] = field(default_factory=dict)
+    quant: QuantSchema = field(default_factory=QuantSchema)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
+    convert: ConvertConfig = field(default_factory=ConvertConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    suite: Optional[SuiteConfig] = None
+    promote: bool = False  # suites: move the baseline alias to this run's artifacts
+
+
+def register() -> None:
+    """Store the schema in Hydra's ConfigStore (idempotent)."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=EdgeBatchConfig)

@@ -1,0 +1,116 @@
+"""One job in process: the result schema, the registry records, and each kind of failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from edgebatch.batch.failures import error_signature
+from edgebatch.batch.job import run_job
+from edgebatch.errors import UnsupportedOpError
+from edgebatch.registry import Registry
+from tests.recipe.compose import compose_config
+
+RESULT_KEYS = {
+    "name", "recipe", "status", "stage", "error", "config", "conversion", "model", "validation",
+    "quantization", "benchmark", "artifact", "timings", "tool_versions", "started_at", "finished_at",
+}
+FAST = ["validation.n_inputs=2", "benchmark.threads=[1]", "benchmark.warmup=1", "benchmark.runs=2"]
+
+
+def run(tmp_path, recipe, *overrides, job="job"):
+    cfg = compose_config([f"+recipe={recipe}", f"paths.root={tmp_path}", *FAST, *overrides])
+    return run_job(cfg, tmp_path / job, recipe=recipe), tmp_path / job
+
+
+def user_module(target: str, shape: str = "[1,8]") -> list[str]:
+    return ["model=user", "model.name=user_module", f"model.builder={{_target_: {target}}}",
+            f"model.inputs.args=[{{shape: {shape}}}]"]
+
+
+def test_successful_job_writes_result_config_report_and_registers(tmp_path):
+    result, out = run(tmp_path, "tiny_cnn")
+    assert result["status"] == "ok", result["error"]
+    assert RESULT_KEYS <= set(result)
+    assert result["stage"] is None and result["error"] is None
+    assert result["validation"]["passed"] and result["validation"]["n_inputs"] == 2
+    assert {"max_abs", "mean_abs", "rel_error", "rmse", "cosine", "atol", "rtol"} <= set(result["validation"])
+    assert result["model"]["num_ops"] > 0 and result["model"]["size_bytes"] > 0
+    assert set(result["benchmark"]["threads"]) == {"1"}
+    assert {"median_ms", "p90_ms", "runs"} <= set(result["benchmark"]["threads"]["1"])
+    assert result["conversion"]["seconds"] > 0 and result["conversion"]["peak_rss_mb"] > 0
+    assert {"recipe", "build", "convert", "validate", "benchmark", "register", "report"} <= set(result["timings"])
+    assert result["tool_versions"]["torch"] and result["tool_versions"]["tensorflow"]
+
+    on_disk = json.loads((out / "result.json").read_text())
+    assert on_disk["status"] == "ok" and on_disk["artifact"] == result["artifact"]
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["registry"]["root"] == f"{tmp_path}/registry"  # resolved, next to the result
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+
+    registry = Registry(tmp_path / "registry")
+    artifact = registry.get("tiny_cnn")
+    assert (artifact.version, artifact.sha256) == (1, result["artifact"]["sha256"])
+    assert artifact.metrics["num_ops"] == result["model"]["num_ops"]
+    assert artifact.metrics["latency_ms_1t"] == result["benchmark"]["threads"]["1"]["median_ms"]
+    assert registry.last_good("tiny_cnn").artifact_version == 1
+
+
+def test_conversion_failure_records_stage_class_and_signature(tmp_path):
+    result, out = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.Unconvertible"))
+    assert (result["status"], result["stage"]) == ("failed", "convert")
+    assert result["error"]["class"] == "UnsupportedOpError"
+    assert "aten.digamma" in result["error"]["message"]
+    assert result["error"]["signature"] == error_signature(
+        UnsupportedOpError("aten.digamma.default", None, "digamma"))
+    assert result["artifact"] is None
+    assert json.loads((out / "result.json").read_text())["stage"] == "convert"
+    assert (out / "config.yaml").is_file() and (out / "report.html").is_file()
+    (run_record,) = Registry(tmp_path / "registry").runs("user_module")
+    assert (run_record.status, run_record.stage, run_record.error_signature) == (
+        "failed", "convert", result["error"]["signature"])
+
+
+def test_degenerate_reference_fails_the_recipe(tmp_path):
+    result, _ = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.Collapsed"))
+    assert (result["status"], result["stage"]) == ("failed", "validate")
+    assert result["error"]["class"] == "RecipeError"
+    assert "degenerate reference" in result["error"]["message"]
+
+
+def test_out_of_tolerance_is_a_validation_failure(tmp_path):
+    result, _ = run(tmp_path, "tiny_cnn", "validation.min_cosine=1.5")
+    assert (result["status"], result["stage"]) == ("failed", "validate")
+    assert result["error"]["class"] == "ValidationError"
+    assert result["validation"]["passed"] is False  # the measured figures are kept
+    assert Registry(tmp_path / "registry").list() == []
+
+
+def test_bad_recipe_value_fails_at_the_recipe_stage_before_any_work(tmp_path):
+    result, _ = run(tmp_path, "tiny_cnn", "model.builder._target_=model_zoo.nope")
+    assert (result["status"], result["stage"]) == ("failed", "recipe")
+    assert result["error"]["class"] == "RecipeError"
+    assert result["error"]["message"].startswith("model.builder._target_:")
+    assert set(result["timings"]) <= {"recipe", "report"}
+
+
+def test_registry_off_keeps_the_tflite_in_the_job_directory(tmp_path):
+    result, out = run(tmp_path, "tiny_cnn", "registry.enabled=false", "benchmark.enabled=false",
+                      "report.enabled=false")
+    assert result["status"] == "ok"
+    assert result["artifact"]["version"] is None
+    assert (out / "model.tflite").read_bytes()[4:8] == b"TFL3"
+    assert result["benchmark"] is None
+    assert not (tmp_path / "registry").exists()
+
+
+@pytest.mark.slow
+def test_resnet18_nhwc_drq_is_small_quantized_and_channels_last(tmp_path):
+    result, _ = run(tmp_path, "resnet18_nhwc_drq")
+    assert result["status"] == "ok", result["error"]
+    assert result["model"]["int8_weights"] > 0
+    assert result["model"]["size_bytes"] < 0.3 * 46.8e6
+    assert result["quantization"]["preset"] == "drq"
+    assert result["model"]["transposes"] == 0  # channels-last input, NHWC interior

@@ -1,0 +1,179 @@
+"""The real `edgebatch` command in a subprocess: runs, sweeps, suites, launchers, errors.
+
+Every run writes under a tmp `paths.root`; the models are the tiny example recipes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgebatch.registry import Registry
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = ["validation.n_inputs=1", "benchmark.threads=[1]", "benchmark.warmup=1", "benchmark.runs=2"]
+UNCONVERTIBLE = """# @package _global_
+defaults:
+  - override /model: user
+  - _self_
+model:
+  name: unconvertible
+  builder: {_target_: tests.batch.modules.Unconvertible}
+  inputs:
+    args: [{shape: [1, 8]}]
+"""
+
+
+def edgebatch_command() -> list[str]:
+    script = Path(sys.executable).with_name("edgebatch")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "edgebatch.cli"]
+
+
+def edgebatch(*args: str, root: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # tests.batch.modules for user-module recipes
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([*edgebatch_command(), *args, f"paths.root={root}"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def results(root: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(root.glob("**/result.json"))]
+
+
+def sweep_dir(root: Path) -> Path:
+    (path,) = [p.parent for p in root.glob("multirun/*/*/multirun.yaml")]
+    return path
+
+
+def extra_recipes(tmp_path: Path) -> str:
+    """A search-path dir with a recipe whose model cannot be converted."""
+    (tmp_path / "extra" / "recipe").mkdir(parents=True)
+    (tmp_path / "extra" / "recipe" / "unconvertible.yaml").write_text(UNCONVERTIBLE)
+    return f"hydra.searchpath=[file://{tmp_path / 'extra'}]"
+
+
+def test_one_recipe_with_command_line_overrides(tmp_path):
+    proc = edgebatch("+recipe=tiny_cnn", "validation.n_inputs=2", "benchmark.runs=4",
+                     "benchmark.threads=[1]", root=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (result,) = results(tmp_path / "runs")
+    assert result["status"] == "ok" and result["recipe"] == "tiny_cnn"
+    assert result["validation"]["n_inputs"] == 2
+    assert result["benchmark"]["threads"]["1"]["runs"] == 4
+    job_dir = next((tmp_path / "runs").glob("*/*tiny_cnn"))
+    assert (job_dir / "config.yaml").is_file() and (job_dir / "report.html").is_file()
+    assert "tiny_cnn: ok" in proc.stdout and "tiny_cnn@1" in proc.stdout
+    assert "[tiny_cnn] convert done in" in proc.stderr  # progress with timing
+    assert Registry(tmp_path / "registry").get("tiny_cnn").version == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["+recipe=tiny_cnn", "validation.rtl=1"],
+         "edgebatch: error: validation.rtl: Key 'rtl' not in 'ValidationConfig'"),
+        (["+recipe=tiny_cnn", "benchmark.runs=many"],
+         "edgebatch: error: benchmark.runs: Value 'many' of type 'str' could not be converted"),
+        (["+recipe=typo"],
+         "edgebatch: error: validation.rtool: Key 'rtool' not in 'ValidationConfig' (in recipe/typo.yaml)"),
+    ],
+)
+def test_a_bad_field_gives_one_clear_line(tmp_path, args, expected):
+    (tmp_path / "extra" / "recipe").mkdir(parents=True)
+    (tmp_path / "extra" / "recipe" / "typo.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: examples/TinyCNN\n  - _self_\n"
+        "validation:\n  rtool: 0.1\n")
+    proc = edgebatch(*args, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", root=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), proc.stderr
+    assert not (tmp_path / "runs").exists()  # rejected before any work
+
+
+def test_smoke_suite(tmp_path):
+    proc = edgebatch("+suite=smoke", root=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = results(tmp_path / "multirun")
+    assert sorted(r["recipe"] for r in jobs) == ["multi_signature", "tiny_cnn", "tiny_cnn_nhwc_int8"]
+    assert all(r["status"] == "ok" for r in jobs)
+    sweep = sweep_dir(tmp_path)
+    assert (sweep / "summary.html").is_file() and (sweep / "summary_pareto.png").is_file()
+    assert "3 jobs: 3 ok, 0 failed" in proc.stdout
+    quantized = next(r for r in jobs if r["recipe"] == "tiny_cnn_nhwc_int8")
+    assert quantized["model"]["transposes"] == 0 and quantized["model"]["int8_weights"] > 0
+
+
+def test_a_failing_job_is_recorded_while_the_parallel_sweep_goes_on(tmp_path):
+    """joblib workers, one job failing: its stage, class and signature are recorded and the
+    other job still finishes and registers."""
+    proc = edgebatch("-m", "+recipe=unconvertible,tiny_cnn", extra_recipes(tmp_path),
+                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *FAST, root=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in proc.stderr
+    by_name = {r["name"]: r for r in results(tmp_path / "multirun")}
+    failed, ok = by_name["unconvertible"], by_name["tiny_cnn"]
+    assert (failed["status"], failed["stage"], failed["error"]["class"]) == (
+        "failed", "convert", "UnsupportedOpError")
+    assert len(failed["error"]["signature"]) == 16
+    assert ok["status"] == "ok"
+    assert "unconvertible: FAILED at convert: UnsupportedOpError" in proc.stdout
+    registry = Registry(tmp_path / "registry")
+    assert registry.runs("unconvertible")[0].error_signature == failed["error"]["signature"]
+    assert registry.get("tiny_cnn").version == 1
+    assert "UnsupportedOpError" in (sweep_dir(tmp_path) / "summary.md").read_text()
+
+
+def test_submitit_local_launcher(tmp_path):
+    proc = edgebatch("-m", "+recipe=tiny_cnn", "hydra/launcher=submitit_local", *FAST,
+                     root=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep = sweep_dir(tmp_path)
+    assert (sweep / ".submitit").is_dir()
+    assert [r["status"] for r in results(sweep)] == ["ok"]
+    assert (sweep / "summary.html").is_file()
+
+
+def test_nightly_flags_a_regression_against_a_seeded_baseline(tmp_path):
+    registry = Registry(tmp_path / "registry")
+    seeded = registry.put("tiny_cnn", b"\x1c\x00\x00\x00TFL3seeded", recipe={}, tool_versions={},
+                          metrics={"size_bytes": 1000, "num_ops": 3, "transposes": 0,
+                                   "rel_error": 1e-7, "cosine": 1.0})
+    registry.set_alias("tiny_cnn", seeded.version, "baseline")
+
+    proc = edgebatch("+suite=nightly", "+recipe=tiny_cnn", *FAST, root=tmp_path)  # nightly, one recipe
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "REGRESSED tiny_cnn" in proc.stdout and "size_bytes" in proc.stdout
+    (comparison,) = json.loads((sweep_dir(tmp_path) / "regression.json").read_text())
+    assert comparison["status"] == "regressed" and comparison["baseline"]["version"] == 1
+    assert (sweep_dir(tmp_path) / "regression.html").is_file()
+    assert registry.aliases("tiny_cnn") == {"baseline": 1}  # moves only with promote=true
+
+
+@pytest.mark.slow
+def test_every_recipe_runs_in_smoke_mode(tmp_path):
+    """`+recipe=glob(*)` with tiny settings: every recipe end to end (the zoo: minutes)."""
+    proc = edgebatch("-m", "+recipe=glob(*)", "validation.n_inputs=1", "benchmark.enabled=false",
+                     "registry.enabled=false", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                     root=tmp_path, timeout=3600)
+    jobs = {r["recipe"]: r for r in results(tmp_path / "multirun")}
+    recipes = {p.stem for p in (REPO / "recipes" / "recipe").glob("*.yaml")}
+    assert set(jobs) == recipes
+    failed = {name: f"{r['stage']}: {r['error']['class']}: {r['error']['message'][:200]}"
+              for name, r in jobs.items() if r["status"] != "ok"}
+    assert not failed, failed
+    assert proc.returncode == 0
+
+
+@pytest.mark.slow
+def test_readme_sweep_gives_four_versions_and_a_plot(tmp_path):
+    proc = edgebatch("-m", "+recipe=resnet18", "quant=none,fp16,drq,int8", "benchmark.runs=5",
+                     root=tmp_path, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    names = {a.name for a in Registry(tmp_path / "registry").list()}
+    assert names == {"resnet18", "resnet18_fp16", "resnet18_drq", "resnet18_int8"}
+    assert (sweep_dir(tmp_path) / "summary_pareto.png").is_file()
