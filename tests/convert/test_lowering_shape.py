@@ -133,3 +133,10 @@ def test_dynamic_batch_views_and_slices():
     for actual, expected in zip(model(x), sized_by_batch(x)):
         np.testing.assert_allclose(actual, expected.numpy(), atol=1e-6)
 
+
+
+def test_split_stays_in_one_xnnpack_partition():
+    """SPLIT_V is not delegated by XNNPACK; each one would cut the delegated graph."""
+    model = assert_converts(Fn(lambda x: [torch.relu(p) for p in x.split([3, 5], 1)]),
+                            (torch.randn(1, 8, 4, 4),))
+    assert "SPLIT_V" not in op_counts(model) and "SPLIT" not in op_counts(model)

@@ -162,7 +162,13 @@ def aten_select(ctx, self, dim, index):
 # split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]
 @lower(aten.split_with_sizes.default)
 def aten_split_with_sizes(ctx, self, split_sizes, dim=0):
-    return tuple(tf.split(self, list(split_sizes), axis=norm_dim(dim, rank(self))))
+    # One slice per part, not SPLIT_V: XNNPACK does not delegate SPLIT_V, and every one
+    # cut the delegated graph (shufflenet_v2: 14 partitions, most convs left on the CPU).
+    dim = norm_dim(dim, rank(self))
+    bounds = [0]
+    for size in split_sizes:
+        bounds.append(bounds[-1] + size)
+    return tuple(slice_along(self, dim, lo, hi) for lo, hi in zip(bounds, bounds[1:]))
 
 
 # clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor
