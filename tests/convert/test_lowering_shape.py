@@ -140,3 +140,12 @@ def test_split_stays_in_one_xnnpack_partition():
     model = assert_converts(Fn(lambda x: [torch.relu(p) for p in x.split([3, 5], 1)]),
                             (torch.randn(1, 8, 4, 4),))
     assert "SPLIT_V" not in op_counts(model) and "SPLIT" not in op_counts(model)
+
+
+def test_select_drops_the_axis_with_a_reshape():
+    """A STRIDED_SLICE that shrinks an axis is not delegated by XNNPACK (vit_b_16's q/k/v)."""
+    model = assert_converts(Fn(lambda x: (x[:, 1] * 2, x[:, -1], x[..., 0])),
+                            (torch.randn(2, 3, 4, 5),))
+    interpreter = model._get_interpreter()
+    delegates = sum(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
+    assert delegates == 1

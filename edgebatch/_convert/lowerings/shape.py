@@ -11,7 +11,7 @@ import torch
 
 from edgebatch._imports import tensorflow
 from edgebatch._convert.lowerings._util import (
-    as_tensor, dynamic_shape, norm_dim, norm_dims, out_tf_dtype, rank,
+    as_tensor, dynamic_shape, norm_dim, norm_dims, out_tf_dtype, rank, static_shape,
 )
 from edgebatch._convert.lowerings.elementwise import is_tensor
 from edgebatch._convert.lowerings.registry import lower
@@ -37,7 +37,7 @@ def output_shape(ctx, size=None) -> list:
     return shape
 
 
-def slice_along(x, dim: int, begin=None, end=None, step=1, *, squeeze=False):
+def slice_along(x, dim: int, begin=None, end=None, step=1):
     """x[..., begin:end:step, ...] on axis `dim` (None: from the start / to the end)."""
     n = rank(x)
     begins, ends, strides = [0] * n, [0] * n, [1] * n
@@ -54,7 +54,6 @@ def slice_along(x, dim: int, begin=None, end=None, step=1, *, squeeze=False):
     strides[dim] = step
     return tf.strided_slice(
         x, begins, ends, strides, begin_mask=begin_mask, end_mask=end_mask,
-        shrink_axis_mask=(1 << dim) if squeeze else 0,
     )
 
 
@@ -155,8 +154,12 @@ def aten_select(ctx, self, dim, index):
     size = self.shape[dim]
     if size is not None and not is_tensor(index) and index < 0:
         index += size
-    # With the axis shrunk, STRIDED_SLICE reads only `begin`: a negative index works as is.
-    return slice_along(self, dim, index, index + 1, squeeze=True)
+    # Slice, then drop the axis with a RESHAPE: XNNPACK does not delegate a STRIDED_SLICE
+    # that shrinks an axis, and each one cut the delegated graph (vit_b_16's q/k/v selects).
+    end = None if not is_tensor(index) and index == -1 else index + 1
+    part = slice_along(self, dim, index, end)
+    out_shape = static_shape(ctx)
+    return tf.reshape(part, out_shape) if out_shape.count(-1) <= 1 else tf.squeeze(part, [dim])
 
 
 # split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]
