@@ -17,7 +17,7 @@ from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from edgebatch.errors import ModelLoadError  # noqa: E402
 
 _OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-_TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _TRANSFORMS = ("TRANSPOSE", "DEQUANTIZE")
 
 
@@ -62,7 +62,7 @@ class ModelSummary:
         }
 
 
-def _op_name(model, opcode_index: int) -> str:
+def op_name(model, opcode_index: int) -> str:
     code = model.OperatorCodes(opcode_index)
     builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
     name = _OP_NAMES.get(builtin, str(builtin))
@@ -71,7 +71,7 @@ def _op_name(model, opcode_index: int) -> str:
     return name
 
 
-def _is_constant(model, tensor) -> bool:
+def is_constant(model, tensor) -> bool:
     buffer_index = tensor.Buffer()
     if buffer_index == 0:
         return False
@@ -93,8 +93,8 @@ def summarize(flatbuffer: bytes) -> ModelSummary:
             graph = model.Subgraphs(g)
             for t in range(graph.TensorsLength()):
                 tensor = graph.Tensors(t)
-                dtype = _TYPE_NAMES.get(tensor.Type(), str(tensor.Type()))
-                if _is_constant(model, tensor):
+                dtype = TYPE_NAMES.get(tensor.Type(), str(tensor.Type()))
+                if is_constant(model, tensor):
                     if (g, tensor.Buffer()) not in seen_weights:
                         seen_weights.add((g, tensor.Buffer()))
                         summary.weight_dtypes[dtype] += 1
@@ -102,11 +102,11 @@ def summarize(flatbuffer: bytes) -> ModelSummary:
                     summary.activation_dtypes[dtype] += 1
             for o in range(graph.OperatorsLength()):
                 op = graph.Operators(o)
-                name = _op_name(model, op.OpcodeIndex())
+                name = op_name(model, op.OpcodeIndex())
                 summary.ops[name] += 1
                 if name in _TRANSFORMS and op.InputsLength():
                     source = graph.Tensors(op.Inputs(0))
-                    if _is_constant(model, source):
+                    if is_constant(model, source):
                         summary.ops_on_constants.append(f"{name}({source.Name().decode()})")
         return summary
     except ModelLoadError:

@@ -27,10 +27,8 @@ from edgebatch._imports import tensorflow
 tensorflow()
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 
-from edgebatch.inspect import summarize  # noqa: E402
+from edgebatch.inspect import TYPE_NAMES, is_constant, op_name, summarize  # noqa: E402
 
-_OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-_TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _INT_ACTIVATIONS = {"int8", "uint8", "int16"}
 _FLOATS = {"float32", "float16"}
 
@@ -50,14 +48,6 @@ class OpInfo:
     weights: list[str] = field(default_factory=list)
 
 
-def _is_constant(model, tensor) -> bool:
-    index = tensor.Buffer()
-    if index == 0:
-        return False
-    buffer = model.Buffers(index)
-    return buffer.DataLength() > 0 or buffer.Size() > 0
-
-
 def classify_ops(flatbuffer: bytes) -> list[OpInfo]:
     """Every op of every subgraph with its kind:
 
@@ -73,17 +63,16 @@ def classify_ops(flatbuffer: bytes) -> list[OpInfo]:
         graph = model.Subgraphs(g)
         for o in range(graph.OperatorsLength()):
             op = graph.Operators(o)
-            code = model.OperatorCodes(op.OpcodeIndex())
-            name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?")
+            name = op_name(model, op.OpcodeIndex())
             activations, weights = [], []
             for i in range(op.InputsLength()):
                 t = op.Inputs(i)
                 if t < 0:
                     continue
                 tensor = graph.Tensors(t)
-                dtype = _TYPE_NAMES.get(tensor.Type(), "?")
-                (weights if _is_constant(model, tensor) else activations).append(dtype)
-            outputs = [_TYPE_NAMES.get(graph.Tensors(op.Outputs(i)).Type(), "?")
+                dtype = TYPE_NAMES.get(tensor.Type(), "?")
+                (weights if is_constant(model, tensor) else activations).append(dtype)
+            outputs = [TYPE_NAMES.get(graph.Tensors(op.Outputs(i)).Type(), "?")
                        for i in range(op.OutputsLength())]
             infos.append(OpInfo(o, name, _kind(name, activations, weights, outputs), g,
                                 activations, weights))

@@ -7,16 +7,7 @@ import torch.nn.functional as F
 
 from edgebatch.inspect import summarize
 from tests.convert.checks import assert_converts
-
-
-class Fn(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
+from tests.convert.fn_module import Fn
 
 RESIZE = {
     # (fn, expected TFLite op or None for the exact matmul fallback)
