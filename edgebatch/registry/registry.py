@@ -35,8 +35,11 @@ class Registry:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = BlobStore(self.root / "blobs")
-        self.index = Index(self.root / "index.sqlite")
         self._lock_path = self.root / "registry.lock"
+        # Creating the index switches it to WAL, which SQLite refuses (without waiting) while
+        # another process has it open: two processes opening a new registry at once collided.
+        with registry_lock(self._lock_path, exclusive=True):
+            self.index = Index(self.root / "index.sqlite")
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
