@@ -7,9 +7,8 @@ and the converter load lazily, on first use of a public name.
 
 from __future__ import annotations
 
-import importlib
-
 from edgebatch._imports import ensure_torch_before_tensorflow
+from edgebatch._lazy import lazy_exports
 
 ensure_torch_before_tensorflow()
 
@@ -27,16 +26,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'edgebatch' has no attribute {name!r}")
-    module = importlib.import_module(_EXPORTS[name])
-    value = module if module.__name__ == f"edgebatch.{name}" else getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports("edgebatch", globals(), _EXPORTS)

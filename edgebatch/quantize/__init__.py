@@ -9,9 +9,8 @@ tensorflow, like the rest of edgebatch.
 
 from __future__ import annotations
 
-import importlib
-
 from edgebatch._imports import ensure_torch_before_tensorflow
+from edgebatch._lazy import lazy_exports
 
 ensure_torch_before_tensorflow()
 
@@ -27,15 +26,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'edgebatch.quantize' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports("edgebatch.quantize", globals(), _EXPORTS)
