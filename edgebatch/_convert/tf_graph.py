@@ -18,7 +18,7 @@ from torch.export.graph_signature import InputKind, OutputKind
 from edgebatch._imports import tensorflow
 from edgebatch._convert import dtypes
 from edgebatch._convert.lowerings import lookup
-from edgebatch._convert.lowerings.registry import LoweringContext
+from edgebatch._convert.lowerings.registry import LoweringContext, op_name
 from edgebatch._convert.source import user_source_line
 from edgebatch.errors import LoweringError, UnsupportedOpError
 
@@ -152,7 +152,7 @@ def _lower_node(node: torch.fx.Node, env: dict):
         return env[container][index]
     lowering = lookup(node.target)
     if lowering is None:
-        raise UnsupportedOpError(_op_name(node.target), user_source_line(node), node.name)
+        raise UnsupportedOpError(op_name(node.target), user_source_line(node), node.name)
     args = torch.fx.node.map_arg(node.args, env.__getitem__)
     kwargs = torch.fx.node.map_arg(node.kwargs, env.__getitem__)
     try:
@@ -162,14 +162,6 @@ def _lower_node(node: torch.fx.Node, env: dict):
     except Exception as exc:
         where = user_source_line(node)
         raise LoweringError(
-            f"lowering {_op_name(node.target)} (node '{node.name}'"
+            f"lowering {op_name(node.target)} (node '{node.name}'"
             f"{', ' + where if where else ''}) failed: {type(exc).__name__}: {exc}"
         ) from exc
-
-
-def _op_name(target) -> str:
-    if isinstance(target, torch._ops.OpOverload):
-        name = f"aten.{target.__name__}" if target.namespace == "aten" else str(target)
-        return name
-    return getattr(target, "__name__", str(target))
-

@@ -18,6 +18,7 @@ import torch
 from edgebatch._convert.converter import convert
 from edgebatch._convert.export import export_module
 from edgebatch._convert.lowerings import lookup
+from edgebatch._convert.lowerings.registry import op_name
 from edgebatch._convert.source import user_source_line
 from edgebatch.errors import EdgeBatchError, ExportError
 
@@ -100,12 +101,6 @@ class _Raw(str):
         return str(self)
 
 
-def _op_name(target) -> str:
-    if isinstance(target, torch._ops.OpOverload):
-        return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
-    return getattr(target, "__name__", str(target))
-
-
 def _flat_outputs(out) -> list[np.ndarray]:
     leaves = torch.utils._pytree.tree_leaves(out)
     return [np.asarray(leaf.detach().numpy() if isinstance(leaf, torch.Tensor) else leaf)
@@ -131,7 +126,7 @@ def find_culprits(module: torch.nn.Module, args, kwargs: dict | None = None, *,
         if key in seen:
             continue
         seen.add(key)
-        op = _op_name(node.target)
+        op = op_name(node.target)
         culprit = _check_one(node, op, template, kwargs_const, generator, atol, rtol)
         if culprit is not None:
             yield culprit

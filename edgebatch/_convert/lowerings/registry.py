@@ -43,6 +43,13 @@ def lookup(target) -> Callable | None:
     return None
 
 
+def op_name(target) -> str:
+    """`aten.add.Tensor`-style name of an FX call target, for messages and culprits."""
+    if isinstance(target, torch._ops.OpOverload):
+        return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
+    return getattr(target, "__name__", str(target))
+
+
 def registered_ops() -> list:
     return list(_LOWERINGS)
 
