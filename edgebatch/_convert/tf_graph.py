@@ -19,6 +19,7 @@ from edgebatch._imports import tensorflow
 from edgebatch._convert import dtypes
 from edgebatch._convert.lowerings import lookup
 from edgebatch._convert.lowerings.registry import LoweringContext, op_name
+from edgebatch._convert.program_state import state_tensor
 from edgebatch._convert.source import user_source_line
 from edgebatch.errors import LoweringError, UnsupportedOpError
 
@@ -44,6 +45,9 @@ class WeightStore:
         self.trackable = tf.Module(name="edgebatch_weights")
         self.trackable.weights = []
         self._by_key: dict[tuple, tf.Variable] = {}
+        # the keyed tensors stay referenced: a freed storage's address could be reused by a
+        # tensor a pass creates for the next signature, which would then get this variable
+        self._keyed_tensors: list[torch.Tensor] = []
 
     @staticmethod
     def _key(tensor: torch.Tensor) -> tuple:
@@ -60,6 +64,7 @@ class WeightStore:
         if key not in self._by_key:
             var = tf.Variable(dtypes.to_numpy(tensor), trainable=False, name=scope_name(name))
             self._by_key[key] = var
+            self._keyed_tensors.append(tensor)
             self.trackable.weights.append(var)
         return self._by_key[key]
 
@@ -73,14 +78,6 @@ class LoweredSignature:
     input_names: list[str]
     output_names: list[str]
     node_to_tf_name: dict[str, str] = field(default_factory=dict)
-
-
-def _state_tensor(program: torch.export.ExportedProgram, spec) -> torch.Tensor:
-    if spec.kind == InputKind.PARAMETER or (
-        spec.kind == InputKind.BUFFER and spec.target in program.state_dict
-    ):
-        return program.state_dict[spec.target]
-    return program.constants[spec.target]
 
 
 def _input_spec(val, name: str):
@@ -107,7 +104,7 @@ def lower_program(
             else:  # a specialised non-tensor input: torch.export baked its value in
                 constant_inputs[node] = node.meta.get("val")
         else:
-            state_nodes[node] = weights.variable(spec.target, _state_tensor(program, spec))
+            state_nodes[node] = weights.variable(spec.target, state_tensor(program, spec))
     if len(user_nodes) != len(input_names):
         raise LoweringError(
             f"signature '{signature_name}' has {len(user_nodes)} tensor inputs "

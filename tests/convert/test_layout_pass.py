@@ -83,6 +83,10 @@ GRAPHS = {
         lambda: Fn(lambda m, x: m.c2(m.c1(x).view(1, 2, 4, 6, 6).transpose(1, 2).reshape(1, 8, 6, 6)
                                    .chunk(2, dim=1)[1]),
                    c1=_conv(), c2=_conv(4, 4)),
+        (1, 8, 6, 6), (0,), 0),  # folded into c2's weight (passes/channel_permutation.py)
+    "channel_shuffle_to_output": (  # the output needs the true channel order: a transpose
+        lambda: Fn(lambda m, x: m.c1(x).view(1, 2, 4, 6, 6).transpose(1, 2).reshape(1, 8, 6, 6),
+                   c1=_conv()),
         (1, 8, 6, 6), (0,), 1),
     "mean_over_hw": (
         lambda: Fn(lambda m, x: m.conv(x).mean((2, 3)), conv=_conv()),
@@ -144,7 +148,7 @@ def test_flatten_into_linear_reorders_the_weight_not_the_activation():
 
 
 def test_channel_shuffle_transposes_at_rank_at_most_four():
-    make, shape, _, _ = GRAPHS["channel_shuffle"]
+    make, shape, _, _ = GRAPHS["channel_shuffle_to_output"]
     program = _rewritten(make(), (torch.randn(shape),))
     permutes = [n for n in program.graph.nodes if n.target is aten.permute.default]
     assert permutes and all(len(n.args[1]) <= 4 for n in permutes)

@@ -1,9 +1,9 @@
 """Transposes left in torchvision models (issue 4's acceptance list), and their numerics.
 
-With `to_channel_last_io(args=[0])` (and the 4-D output of segmentation models) the seven
-CNNs convert without a single TRANSPOSE; without it, at most one per 4-D input/output.
-Google's converter (litert-torch 0.10.0, NCHW I/O) leaves 50 in shufflenet_v2_x1_0 and
-75 in vit_b_16.
+With `to_channel_last_io(args=[0])` (and the 4-D output of segmentation models) the eight
+CNNs convert without a single TRANSPOSE (shufflenet's channel shuffles fold into conv
+weights); without it, at most one per 4-D input/output. Google's converter
+(litert-torch 0.10.0, NCHW I/O) leaves 50 in shufflenet_v2_x1_0 and 75 in vit_b_16.
 """
 
 import numpy as np
@@ -15,9 +15,9 @@ import model_zoo
 from edgebatch.inspect import summarize
 
 CNNS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_1",
-        "convnext_tiny", "deeplabv3_mobilenet_v3_large"]
-# most TRANSPOSE ops allowed with channels-last I/O (ours: shufflenet 16, vit 24)
-OTHERS = {"shufflenet_v2_x1_0": 20, "vit_b_16": 30}
+        "convnext_tiny", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x1_0"]
+# most TRANSPOSE ops allowed with channels-last I/O (ours: vit 24, its attention heads)
+OTHERS = {"vit_b_16": 30}
 
 
 def _convert(name: str, channels_last: bool):
@@ -58,6 +58,6 @@ def test_nchw_io_costs_at_most_one_transpose_per_4d_tensor(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(OTHERS))
-def test_shufflenet_and_vit_stay_far_below_googles_count(name):
+def test_vit_stays_far_below_googles_count(name):
     summary, _ = _convert(name, channels_last=True)
     assert summary.transposes <= OTHERS[name]

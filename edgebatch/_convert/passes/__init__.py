@@ -21,9 +21,12 @@ class PassResult:
 def run_passes(program: torch.export.ExportedProgram) -> list[PassResult]:
     from edgebatch._convert.passes import cleanup
     from edgebatch._convert.passes.canonicalize import canonicalize
+    from edgebatch._convert.passes.channel_permutation import fold_channel_permutations
     from edgebatch._convert.passes.layout import optimize_layout
 
     results = [PassResult("canonicalize", canonicalize(program), {})]
+    folded = fold_channel_permutations(program)
+    results.append(PassResult("channel_permutation", bool(folded["folded_shuffles"]), folded))
     layout = optimize_layout(program)
     results.append(PassResult("layout", layout.changed,
                               {"transposes": layout.transposes, "cost": layout.cost}))

@@ -5,7 +5,7 @@
   values (FakeTensorMode) gives the same shapes and dtypes
 - no dead call_function nodes (pure nodes without users)
 - no identity permutes or reshapes to the input's own static shape
-- placeholders are unchanged in number and order and match the graph signature
+- placeholders match the graph signature's input specs, in number and order
 """
 
 from __future__ import annotations
@@ -113,15 +113,15 @@ def run_program(program: torch.export.ExportedProgram, *args) -> list:
     user outputs. Lets tests check a pass's numerics without TensorFlow."""
     from torch.export.graph_signature import InputKind, OutputKind
 
+    from edgebatch._convert.program_state import state_tensor
+
     user = iter(args)
     inputs = []
     for spec in program.graph_signature.input_specs:
         if spec.kind == InputKind.USER_INPUT:
             inputs.append(next(user))
-        elif spec.target in program.state_dict:
-            inputs.append(program.state_dict[spec.target])
         else:
-            inputs.append(program.constants[spec.target])
+            inputs.append(state_tensor(program, spec))
     with torch.no_grad():
         outputs = _PhysicalInterpreter(program.graph_module).run(*inputs)
     specs = program.graph_signature.output_specs

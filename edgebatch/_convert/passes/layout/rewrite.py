@@ -72,7 +72,7 @@ class Builder:
         return list(new.meta["val"].shape)
 
     def force_name(self, node: torch.fx.Node, name: str) -> None:
-        _force_name(self.graph, node, name)
+        force_name(self.graph, node, name)
 
     # --- emitting --------------------------------------------------------------------------
     def _fake(self, target, args, kwargs):
@@ -167,8 +167,8 @@ class Builder:
         return node
 
 
-def _force_name(graph: torch.fx.Graph, node: torch.fx.Node, name: str) -> None:
-    """Keep an exported placeholder's name (FX would suffix names like `input`)."""
+def force_name(graph: torch.fx.Graph, node: torch.fx.Node, name: str) -> None:
+    """Give `node` exactly `name` (FX would suffix a name it has seen, like `input`)."""
     if node.name != name:
         graph._graph_namespace._used_names.add(name)
         graph._graph_namespace._rename_object(node, name)
@@ -192,7 +192,7 @@ def rewrite(program: torch.export.ExportedProgram, facts: GraphFacts,
         b.created = set()
         if node.op == "placeholder":
             new = g.placeholder(node.name, type_expr=node.type)
-            _force_name(g, new, node.name)
+            force_name(g, new, node.name)
             new.meta.update(copy_meta(node))
             new.meta["val"] = node.meta.get("val")
             b.values[node] = new
