@@ -13,6 +13,7 @@ import torch
 import edgebatch
 import model_zoo
 from edgebatch.inspect import summarize
+from tests.convert.checks import op_counts
 
 CNNS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_1",
         "convnext_tiny", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x1_0"]
@@ -33,6 +34,7 @@ def _convert(name: str, channels_last: bool):
     assert np.abs(actual - expected).max() <= 1e-4 * np.abs(expected).max()
     summary = summarize(model.flatbuffer)
     assert summary.ops_on_constants == []
+    assert op_counts(model)["DELEGATE"] == 1  # one XNNPACK partition: nothing left on the CPU
     return summary, 1 + four_d_output
 
 

@@ -95,6 +95,14 @@ def test_unfold():
     assert op_counts(model)["GATHER"] == 3  # overlapping windows; step == size is a reshape
 
 
+@pytest.mark.parametrize("parts", [6, 9, 23])
+def test_concat_of_many_parts_stays_in_one_xnnpack_partition(parts):
+    # XNNPACK's delegate takes CONCATENATION of at most 5 inputs; more are concatenated in steps
+    fn = Fn(lambda x: torch.cat([x[..., : 1 + i % 3] * (i + 1) for i in range(parts)], -1) + 1)
+    model = assert_converts(fn, (torch.randn(1, 4, 4, 3),))
+    assert op_counts(model)["DELEGATE"] == 1
+
+
 def test_slice_scatter():
     def assign(x, z):
         y = x.clone()

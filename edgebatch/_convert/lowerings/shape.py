@@ -132,7 +132,23 @@ def aten_cat(ctx, tensors, dim=0):
     parts = [t for t in parts if rank(t) == ndim and t.shape[axis] != 0]
     if not parts:
         return tf.zeros(output_shape(ctx), dtype)
-    return parts[0] if len(parts) == 1 else tf.concat(parts, axis)
+    return parts[0] if len(parts) == 1 else delegable_concat(parts, axis)
+
+
+# XNNPACK's delegate leaves a CONCATENATION of more inputs on the CPU (and splits the graph).
+MAX_CONCAT_INPUTS = 5
+
+
+def delegable_concat(parts: list, axis: int):
+    """tf.concat with at most MAX_CONCAT_INPUTS per op: the smallest run of adjacent parts
+    is concatenated first (the only data copied twice)."""
+    while len(parts) > MAX_CONCAT_INPUTS:
+        width = min(len(parts) - MAX_CONCAT_INPUTS + 1, MAX_CONCAT_INPUTS)
+        sizes = [t.shape[axis] or 0 for t in parts]
+        start = min(range(len(parts) - width + 1), key=lambda i: sum(sizes[i:i + width]))
+        parts = [*parts[:start], tf.concat(parts[start:start + width], axis),
+                 *parts[start + width:]]
+    return tf.concat(parts, axis)
 
 
 # slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1)
