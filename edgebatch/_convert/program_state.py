@@ -21,7 +21,8 @@ def state_tensor(program: torch.export.ExportedProgram, spec: InputSpec) -> torc
     return program.constants[spec.target]
 
 
-def placeholder_spec(program: torch.export.ExportedProgram, node: torch.fx.Node) -> InputSpec | None:
+def placeholder_spec(program: torch.export.ExportedProgram,
+                     node: torch.fx.Node) -> InputSpec | None:
     """The input spec of a placeholder node (None for anything else)."""
     if not isinstance(node, torch.fx.Node) or node.op != "placeholder":
         return None
@@ -49,13 +50,10 @@ def add_constant(program: torch.export.ExportedProgram, name: str,
     while target in program.constants or target in program.state_dict:
         target += "_"
     node_name = "c_" + re.sub(r"\W", "_", target)  # how torch.export names lifted constants
-    anchor = placeholders[index] if index < len(placeholders) else None
-    if anchor is not None:
-        with graph.inserting_before(anchor):
-            node = graph.placeholder(node_name)
-    else:
-        with graph.inserting_after(placeholders[-1] if placeholders else None):
-            node = graph.placeholder(node_name)
+    anchor = placeholders[index] if index < len(placeholders) else \
+        next(n for n in graph.nodes if n.op != "placeholder")
+    with graph.inserting_before(anchor):
+        node = graph.placeholder(node_name)
     fake_mode = torch._guards.detect_fake_mode([n.meta.get("val") for n in placeholders])
     node.meta["val"] = fake_mode.from_tensor(tensor, static_shapes=True) if fake_mode else tensor
     program.constants[target] = tensor

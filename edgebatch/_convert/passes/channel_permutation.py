@@ -29,13 +29,14 @@ import numpy as np
 import torch
 from torch._guards import detect_fake_mode
 
-from edgebatch._convert.passes.layout.rewrite import copy_meta, force_name
+from edgebatch._convert.passes.cleanup import VIEWS
+from edgebatch._convert.passes.layout.rewrite import copy_meta, fake_value, force_name
+from edgebatch._convert.passes.layout.rules.registry import norm_dim, val
 from edgebatch._convert.program_state import (
     add_constant, constant_value, placeholder_spec, remove_placeholder,
 )
 
 aten = torch.ops.aten
-_VIEWS = (aten.view.default, aten._unsafe_view.default, aten.reshape.default)
 _BATCH_NORM = aten._native_batch_norm_legit_no_training.default
 # On a node computing a per-channel op on permuted channels: its value is the original
 # node's value with channels (dim 1) taken in this order.
@@ -99,12 +100,8 @@ class Virtual:
 
 # --- matching ------------------------------------------------------------------------------
 
-def _val(node):
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
-
-
 def _channels(node) -> int | None:
-    v = _val(node)
+    v = val(node)
     if isinstance(v, torch.Tensor) and v.dim() >= 2 and isinstance(v.shape[1], int):
         return v.shape[1]
     return None
@@ -119,7 +116,7 @@ def _same_dims(a, b) -> bool:
 
 def _shuffle(node: torch.fx.Node):
     """(source, groups, [intermediate nodes]) if `node` ends a channel shuffle."""
-    if node.target not in _VIEWS:
+    if node.target not in VIEWS:
         return None
     chain = []
     inner = node.args[0]
@@ -129,13 +126,13 @@ def _shuffle(node: torch.fx.Node):
     if not isinstance(inner, torch.fx.Node) or inner.target is not aten.permute.default:
         return None
     split = inner.args[0]
-    if not isinstance(split, torch.fx.Node) or split.target not in _VIEWS:
+    if not isinstance(split, torch.fx.Node) or split.target not in VIEWS:
         return None
     chain += [inner, split]
     source = split.args[0]
     if _channels(source) is None or any(len(n.users) != 1 for n in chain):
         return None
-    src, mid, out = _val(source).shape, _val(split).shape, _val(node).shape
+    src, mid, out = val(source).shape, val(split).shape, val(node).shape
     rank = len(src)
     if list(inner.args[1]) != [0, 2, 1, *range(3, rank + 1)] or len(mid) != rank + 1:
         return None
@@ -144,10 +141,6 @@ def _shuffle(node: torch.fx.Node):
             and mid[1] * mid[2] == src[1] and _same_dims(mid[:1], src[:1])):
         return None
     return source, mid[1], chain
-
-
-def _dim(dim: int, node: torch.fx.Node) -> int:
-    return dim + _val(node).dim() if dim < 0 else dim
 
 
 def _split_range(item: torch.fx.Node):
@@ -166,7 +159,7 @@ def _split_range(item: torch.fx.Node):
     else:
         return None
     dim = split.args[2] if len(split.args) > 2 else split.kwargs.get("dim", 0)
-    if _dim(dim, source) != 1:
+    if norm_dim(dim, val(source).dim()) != 1:
         return None
     start = sum(sizes[:index])
     return source, start, start + sizes[index]
@@ -178,7 +171,7 @@ def _slice_range(node: torch.fx.Node):
     if node.kwargs:
         return None
     c = _channels(source)
-    if c is None or _dim(dim, source) != 1 or step != 1:
+    if c is None or norm_dim(dim, val(source).dim()) != 1 or step != 1:
         return None
     start = 0 if start is None else (start + c if start < 0 else start)
     stop = c if stop is None else (stop + c if stop < 0 else stop)
@@ -192,7 +185,7 @@ def _pointwise(node: torch.fx.Node) -> bool:
     if not isinstance(target, torch._ops.OpOverload) or torch.Tag.pointwise not in target.tags:
         return False
     others = [n for n in node.all_input_nodes if n is not node.args[0]]
-    return not others and isinstance(_val(node), torch.Tensor)
+    return not others and isinstance(val(node), torch.Tensor)
 
 
 class _Plan:
@@ -262,7 +255,8 @@ class _Plan:
             elif node.target is aten.cat.default and any(i in self.virtual for i in node.args[0]):
                 inputs = node.args[0]
                 dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-                if _dim(dim, node) == 1 and all(_channels(i) is not None for i in inputs):
+                if norm_dim(dim, val(node).dim()) == 1 \
+                        and all(_channels(i) is not None for i in inputs):
                     self._add(node, Virtual.concat([self._of(i) for i in inputs]), *inputs)
             elif node.target is operator.getitem and node.args[0].args \
                     and node.args[0].args[0] in self.virtual:
@@ -310,7 +304,7 @@ class _Plan:
 def _depthwise(node: torch.fx.Node) -> bool:
     x, w, _b, _stride, _pad, _dil, transposed, _out_pad, groups = node.args
     c = _channels(x)
-    return not transposed and c is not None and groups == c and _val(w).shape[0] == c
+    return not transposed and c is not None and groups == c and val(w).shape[0] == c
 
 
 def _full_conv(node: torch.fx.Node) -> bool:
@@ -331,13 +325,7 @@ class _Rewrite:
     def emit(self, target, args, meta_from: torch.fx.Node, kwargs=None) -> torch.fx.Node:
         node = self.graph.call_function(target, tuple(args), kwargs or {})
         node.meta.update(copy_meta(meta_from))
-        fake_args, fake_kwargs = torch.fx.node.map_arg((node.args, node.kwargs),
-                                                       lambda n: n.meta["val"])
-        if target is operator.getitem:
-            node.meta["val"] = fake_args[0][fake_args[1]]
-        else:
-            with self.fake_mode, torch.no_grad():
-                node.meta["val"] = target(*fake_args, **fake_kwargs)
+        node.meta["val"] = fake_value(self.fake_mode, target, node.args, node.kwargs)
         return node
 
     def materialize(self, virtual: Virtual, meta_from: torch.fx.Node) -> torch.fx.Node:
@@ -348,7 +336,8 @@ class _Rewrite:
             for piece in virtual.pieces:
                 node = self.physical.get(piece.node, piece.node)
                 if (piece.start, piece.stop) != (0, _channels(node)):
-                    node = self.emit(aten.slice.Tensor, (node, 1, piece.start, piece.stop), meta_from)
+                    node = self.emit(aten.slice.Tensor, (node, 1, piece.start, piece.stop),
+                                     meta_from)
                 parts.append(node)
             self._materialized[key] = parts[0] if len(parts) == 1 else \
                 self.emit(aten.cat.default, (parts, 1), meta_from)

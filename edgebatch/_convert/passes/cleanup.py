@@ -14,7 +14,7 @@ import torch
 from edgebatch._convert.passes.layout.perm import is_identity, same_memory
 
 aten = torch.ops.aten
-_VIEWS = (aten.view.default, aten._unsafe_view.default, aten.reshape.default)
+VIEWS = (aten.view.default, aten._unsafe_view.default, aten.reshape.default)
 
 
 def _val(node):
@@ -36,14 +36,14 @@ def cleanup(program: torch.export.ExportedProgram) -> bool:
         if node.op != "call_function" or not node.users:
             continue
         v = _val(node)
-        if node.target in _VIEWS:
+        if node.target in VIEWS:
             src = node.args[0]
             if _val(src) is not None and isinstance(v, torch.Tensor) and _static(v.shape) \
                     and list(_val(src).shape) == list(v.shape):
                 _replace(node, src)
                 changed = True
             elif isinstance(src, torch.fx.Node) and src.op == "call_function" \
-                    and src.target in _VIEWS and _static(v.shape):
+                    and src.target in VIEWS and _static(v.shape):
                 node.args = (src.args[0], list(v.shape))
                 node.target = aten.view.default
                 changed = True

@@ -14,8 +14,8 @@ import torch
 from torch.export.graph_signature import InputKind
 
 from edgebatch._convert.passes.layout.rules.registry import CONSTANT_KEY
+from edgebatch._convert.program_state import STATE_KINDS
 
-_STATE_KINDS = (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR)
 
 
 @dataclass
@@ -40,7 +40,7 @@ def analyze(program: torch.export.ExportedProgram) -> GraphFacts:
     facts = GraphFacts(order=list(graph.nodes))
     placeholders = [n for n in facts.order if n.op == "placeholder"]
     for node, spec in zip(placeholders, program.graph_signature.input_specs):
-        if spec.kind in _STATE_KINDS:
+        if spec.kind in STATE_KINDS:
             facts.constants.add(node)
         elif spec.kind == InputKind.USER_INPUT:
             facts.user_inputs.append(node)

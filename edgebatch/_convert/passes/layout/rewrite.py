@@ -75,15 +75,6 @@ class Builder:
         force_name(self.graph, node, name)
 
     # --- emitting --------------------------------------------------------------------------
-    def _fake(self, target, args, kwargs):
-        a, k = torch.fx.node.map_arg((args, kwargs), lambda n: n.meta["val"])
-        if target is operator.getitem:
-            return a[0][a[1]]
-        if target is aten.view.default:  # physical tensors may be non-contiguous in torch's eyes
-            target = aten.reshape.default
-        with self.fake_mode, torch.no_grad():
-            return target(*a, **k)
-
     def call(self, target, args, kwargs=None, *, tuple_outputs: int = 0, reason: str | None = None,
              adjoint: bool = False, value=None, name: str | None = None, meta_from=None):
         """A new call_function node with the current node's source metadata."""
@@ -91,7 +82,8 @@ class Builder:
         node = self.graph.call_function(target, tuple(args), kwargs)
         self.created.add(node)
         node.meta.update(copy_meta(meta_from or self.current))
-        node.meta["val"] = self._fake(target, args, kwargs) if value is None else value
+        node.meta["val"] = value if value is not None else \
+            fake_value(self.fake_mode, target, args, kwargs)
         if adjoint:
             node.meta[LAYOUT_META] = "matmul_adjoint"
         elif reason:
@@ -163,8 +155,20 @@ class Builder:
         node = self.graph.call_function(old.target, args, kwargs)
         self.created.add(node)
         node.meta.update(copy_meta(old))
-        node.meta["val"] = old.meta.get("val") if unchanged else self._fake(old.target, args, kwargs)
+        node.meta["val"] = old.meta.get("val") if unchanged else \
+            fake_value(self.fake_mode, old.target, args, kwargs)
         return node
+
+
+def fake_value(fake_mode, target, args, kwargs=None):
+    """What `target` gives on its input nodes' meta["val"] (a FakeTensor or a tuple of them)."""
+    a, k = torch.fx.node.map_arg((args, kwargs or {}), lambda n: n.meta["val"])
+    if target is operator.getitem:
+        return a[0][a[1]]
+    if target is aten.view.default:  # physical tensors may be non-contiguous in torch's eyes
+        target = aten.reshape.default
+    with fake_mode, torch.no_grad():
+        return target(*a, **k)
 
 
 def force_name(graph: torch.fx.Graph, node: torch.fx.Node, name: str) -> None:
