@@ -6,7 +6,8 @@
     edgebatch +suite=nightly [promote=true]
 
 Exit status: 0 all jobs ok; 1 a job failed (a suite with fail_on=regression: a
-regression); 2 the config is invalid (one line on stderr names the bad key).
+regression); 2 the config is invalid (one line on stderr names the bad key; in a sweep,
+a job whose config is invalid).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import sys
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.types import RunMode
@@ -23,25 +25,28 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from edgebatch.batch import outcome
+from edgebatch.errors import RecipeError
 from edgebatch.recipe import PRIMARY_CONFIG, recipes_dir
-
-EXIT_CONFIG_ERROR = 2
 
 
 def _task(cfg: DictConfig) -> dict:
     """One Hydra job. Runs wherever the launcher puts it (this process, a joblib worker,
     a submitit job), so it returns only a small summary."""
+    from edgebatch.batch import runner
     from edgebatch.batch.callbacks import summary_line
-    from edgebatch.batch.job import run_job
 
     hydra_cfg = HydraConfig.get()
-    result = run_job(cfg, hydra_cfg.runtime.output_dir, recipe=hydra_cfg.runtime.choices.get("recipe"))
-    if hydra_cfg.mode == RunMode.RUN:
+    result = runner.run(cfg, hydra_cfg.runtime.output_dir, recipe=hydra_cfg.runtime.choices.get("recipe"))
+    status = outcome.job_status(result)
+    if hydra_cfg.mode == RunMode.RUN and status == outcome.EXIT_CONFIG_ERROR:
+        print(f"edgebatch: error: {result['error']['message']}", file=sys.stderr, flush=True)
+        outcome.report(status)
+    elif hydra_cfg.mode == RunMode.RUN:
         print(summary_line(result), flush=True)
         report = (result.get("report") or {}).get("html")
         if report:
             print(f"report: {report}", flush=True)
-        outcome.report(0 if result["status"] == "ok" else 1)
+        outcome.report(status)
     return {"name": result["name"], "status": result["status"], "stage": result["stage"]}
 
 
@@ -55,11 +60,11 @@ def main() -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let composition errors reach us, unprinted
     try:
         app()
-    except (HydraException, OmegaConfBaseException) as error:  # composition: a bad config
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as error:  # a bad config
         if user_wants_traceback:
             raise
         print(f"edgebatch: error: {config_error_line(error)}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+        return outcome.EXIT_CONFIG_ERROR
     finally:
         if not user_wants_traceback:
             os.environ.pop("HYDRA_FULL_ERROR", None)
@@ -69,11 +74,16 @@ def main() -> int:
 def config_error_line(error: BaseException) -> str:
     """One line for a composition error: the full key of the bad field, what is wrong,
     and the config file or override it came from."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        return f"malformed YAML {_yaml_error_line(error)}"
     chain = []
     seen = error
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    recipe_error = next((exc for exc in chain if isinstance(exc, RecipeError)), None)
+    if recipe_error is not None:  # raised by one of our resolvers: its message names the key
+        return str(recipe_error)
     top = str(chain[0])
     if re.search(r"You must specify 'model'|Missing mandatory value: model\b", top):
         return ("no model chosen: pick a recipe, e.g. `edgebatch +recipe=resnet18` "
@@ -85,6 +95,13 @@ def config_error_line(error: BaseException) -> str:
             return f"{exc.full_key}: {_first_line(exc)} ({where})"
     top = top.split("Config search path:")[0]
     return " ".join(top.split()) or repr(chain[0])
+
+
+def _yaml_error_line(error: yaml.MarkedYAMLError) -> str:
+    mark = error.problem_mark or error.context_mark
+    where = f"in {mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    what = "; ".join(part for part in (error.context, error.problem) if part)
+    return f"{where}: {what}"
 
 
 def _first_line(error: BaseException) -> str:

@@ -7,6 +7,26 @@ class EdgeBatchError(Exception):
     """Base class of every error edgebatch raises on purpose."""
 
 
+class InputError(EdgeBatchError, ValueError):
+    """An argument of convert or of a model call does not fit: a shape, a dtype, a value,
+    a converter flag."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An argument of the wrong kind (a lambda for a module, a string for a QuantConfig,
+    a complex tensor), or call inputs missing from or unknown to the signature."""
+
+
+class UnknownSignatureError(InputError, KeyError):
+    """The model has no signature of the name asked for."""
+
+    __str__ = Exception.__str__  # KeyError's would quote the message
+
+
+class TrainingModeError(InputError):
+    """Conversion failed on a module left in training mode; call .eval() first."""
+
+
 class ExportError(EdgeBatchError):
     """torch.export could not capture the model."""
 
@@ -34,8 +54,16 @@ class ConversionError(EdgeBatchError):
     """TensorFlow's TFLite converter rejected the lowered graph."""
 
 
-class ModelLoadError(EdgeBatchError):
+class ModelTooLargeError(ConversionError):
+    """The model's weights and constants exceed the 2 GB a TFLite flatbuffer can hold."""
+
+
+class ModelLoadError(EdgeBatchError, ValueError):
     """A file is missing, corrupt or not a TFLite flatbuffer."""
+
+
+class InferenceError(EdgeBatchError, RuntimeError):
+    """LiteRT failed while running the model on inputs that passed the signature checks."""
 
 
 class ValidationError(EdgeBatchError):
@@ -48,3 +76,23 @@ class RecipeError(EdgeBatchError):
 
 class RegistryError(EdgeBatchError):
     """The artifact registry could not complete an operation."""
+
+
+class CorruptBlobError(RegistryError):
+    """An artifact's blob is missing or no longer holds the bytes that were registered."""
+
+
+class JobAbortedError(EdgeBatchError):
+    """A job's process ended before the job did: the job fails, the run goes on."""
+
+
+class JobCrashError(JobAbortedError):
+    """The job's process died (a signal such as SIGSEGV, or an exit without a result)."""
+
+
+class JobTimeoutError(JobAbortedError):
+    """The job ran past `runner.timeout_s` and was stopped."""
+
+
+class JobMemoryError(JobAbortedError):
+    """The job's resident memory went past `runner.memory_mb` and it was stopped."""

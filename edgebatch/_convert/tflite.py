@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from edgebatch._convert.buffer_layout import canonical_buffer_layout
 from edgebatch._imports import tensorflow
 from edgebatch.errors import ConversionError
 
@@ -43,10 +44,11 @@ def convert_functions(functions: list, trackable, flags: dict | None = None) -> 
     for name, value in (flags or {}).items():
         _set_flag(converter, name, value)
     try:
-        return converter.convert()
+        flatbuffer = converter.convert()
     except Exception as exc:
         raise ConversionError(
             "TensorFlow's TFLite converter failed:\n" + condense(str(exc))
             + "\nIf an op above is not a TFLite built-in, file the ATen op it came from; "
             "SELECT_TF_OPS (Flex) can be enabled through _ai_edge_converter_flags."
         ) from exc
+    return canonical_buffer_layout(flatbuffer)

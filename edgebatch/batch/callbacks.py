@@ -67,13 +67,15 @@ def finish_sweep(config: DictConfig, results: list[dict], sweep_dir: Path) -> in
     suite = config.get("suite")
     fail_on = _value(suite.fail_on) if suite else "any_failure"
     status = 1 if failed and fail_on == "any_failure" else 0
+    if any(outcome.job_status(r) == outcome.EXIT_CONFIG_ERROR for r in results):
+        status = outcome.EXIT_CONFIG_ERROR
     if suite and suite.compare_baseline:
         if not config.registry.enabled:
             log.warning("suite '%s' compares with the registry, but registry.enabled=false", suite.name)
             return status
         regressed = _regression(config, suite, results, sweep_dir)
         if regressed and fail_on == "regression" and not config.promote:
-            status = 1
+            status = max(status, 1)
     return status
 
 
@@ -151,5 +153,6 @@ def summary_line(result: dict) -> str:
         parts.append(", ".join(f"{t}t {s['median_ms']:.2f} ms" for t, s in threads.items()))
     artifact = result.get("artifact") or {}
     if artifact.get("version") is not None:
-        parts.append(f"{artifact['name']}@{artifact['version']}")
+        unchanged = " (unchanged)" if artifact.get("unchanged") else ""
+        parts.append(f"{artifact['name']}@{artifact['version']}{unchanged}")
     return " | ".join(parts)

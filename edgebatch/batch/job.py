@@ -15,17 +15,19 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
 from edgebatch.batch.environment import PeakRss, tool_versions
 from edgebatch.batch.failures import error_record
+from edgebatch.batch.job_key import job_key
 from edgebatch.errors import RecipeError, ValidationError
 
 log = logging.getLogger("edgebatch.batch")
 
 RESULT_FILE = "result.json"
+RUNNING = "running"  # status in result.json while the job's stages run
 CONFIG_FILE = "config.yaml"
 TFLITE_FILE = "model.tflite"  # written into the job directory when the registry is off
 BENCHMARK_LOCK = "benchmark.lock"  # under paths.root: parallel jobs take turns timing
@@ -36,17 +38,20 @@ def now_iso() -> str:
 
 
 class Stages:
-    """Times each stage, logs progress, and remembers which stage was running."""
+    """Times each stage, logs progress, and remembers which stage was running;
+    `on_start(stage)` is called as each stage begins."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, on_start: Callable[[str], None] = lambda stage: None):
         self.name = name
         self.start = time.perf_counter()
         self.current: str | None = None
         self.timings: dict[str, float] = {}
+        self._on_start = on_start
 
     @contextmanager
     def stage(self, stage: str):
         self.current = stage
+        self._on_start(stage)
         log.info("[%s] %s ...", self.name, stage)
         start = time.perf_counter()
         try:
@@ -68,17 +73,30 @@ def resolved_config(cfg: DictConfig) -> dict:
     return config
 
 
-def run_job(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) -> dict:
-    """Run one job and write its outputs into `out_dir`; return the result dict."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {
+def new_result(recipe: str | None) -> dict[str, Any]:
+    """A job's result before its first stage: status failed until the job says otherwise."""
+    return {
         "name": None, "recipe": recipe, "status": "failed", "stage": None, "error": None,
-        "config": None, "conversion": None, "model": None, "validation": None,
+        "job_key": None, "config": None, "conversion": None, "model": None, "validation": None,
         "quantization": None, "benchmark": None, "artifact": None, "timings": {},
         "tool_versions": tool_versions(), "started_at": now_iso(), "finished_at": None,
     }
-    stages = Stages(recipe or "job")
+
+
+def run_job(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) -> dict:
+    """Run one job and write its outputs into `out_dir`; return the result dict.
+
+    As each stage starts, result.json says `status: running` and names the stage, so a
+    job whose process dies (a crash, a limit, a killed suite) still tells where it was.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = new_result(recipe)
+
+    def mark_running(stage: str) -> None:
+        write_result({**result, "status": RUNNING, "stage": stage}, out_dir)
+
+    stages = Stages(recipe or "job", on_start=mark_running)
     try:
         with stages.stage("recipe"):
             plans = _plan(cfg, result, stages)
@@ -92,7 +110,7 @@ def run_job(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) 
         log.debug("traceback", exc_info=True)
     result["timings"] = stages.timings
     result["finished_at"] = now_iso()
-    _finish(cfg, result, out_dir)
+    finish(cfg, result, out_dir)
     log.info("[%s] %s in %.1f s → %s", result["name"] or stages.name, result["status"].upper(),
              stages.elapsed, out_dir)
     return result
@@ -106,12 +124,15 @@ def _first_line(error: BaseException) -> str:
 def _plan(cfg: DictConfig, result: dict, stages: Stages):
     """The recipe stage: resolve the config and check it before any work."""
     from edgebatch.recipe import build
+    from edgebatch.recipe.checks import check_values
 
     try:
         result["config"] = resolved_config(cfg)
     except Exception as error:  # an interpolation that does not resolve
         raise RecipeError(f"the config does not resolve: {error}") from error
     result["name"] = stages.name = result["config"]["artifact_name"]
+    result["job_key"] = job_key(result["config"])
+    check_values(cfg)
     plans = build.plan(cfg)
     if cfg.quant.kind.value == "preset" and cfg.quant.preset is None:
         raise RecipeError("quant.preset: quant.kind=preset needs a preset "
@@ -316,9 +337,13 @@ def _register(cfg: DictConfig, model, result: dict, out_dir: Path) -> dict:
         report_paths={"markdown": out_dir / "report.md", "html": out_dir / "report.html",
                       "result": out_dir / RESULT_FILE},
     )
-    log.info("[%s] registered %s (sha256 %s)", cfg.artifact_name, artifact.ref, sha256[:12])
+    if artifact.unchanged:
+        log.info("[%s] unchanged: same bytes as %s (sha256 %s), no new version",
+                 cfg.artifact_name, artifact.ref, sha256[:12])
+    else:
+        log.info("[%s] registered %s (sha256 %s)", cfg.artifact_name, artifact.ref, sha256[:12])
     return {"name": artifact.name, "version": artifact.version, "sha256": artifact.sha256,
-            "path": str(artifact.path)}
+            "path": str(artifact.path), "unchanged": artifact.unchanged}
 
 
 def _run_id(result: dict) -> str:
@@ -327,7 +352,7 @@ def _run_id(result: dict) -> str:
     return result["run_id"]
 
 
-def _finish(cfg: DictConfig, result: dict, out_dir: Path) -> None:
+def finish(cfg: DictConfig, result: dict, out_dir: Path) -> None:
     """Record the run, write result.json and config.yaml, then the report; problems here
     are logged and never turn a finished job into a crash."""
     if cfg.registry.enabled and result["name"]:

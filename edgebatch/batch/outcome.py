@@ -2,17 +2,20 @@
 multirun-end callback (sweeps, suites), read by `edgebatch.cli.main`.
 
 0: every job succeeded (suites with fail_on=regression: no regression);
-1: a job failed, or a suite found a regression.
+1: a job failed, or a suite found a regression;
+2: a job's config is invalid (it failed at its recipe stage with a RecipeError).
 """
 
 from __future__ import annotations
 
 _status = 0
+EXIT_CONFIG_ERROR = 2
 
 
 def reset() -> None:
     global _status
     _status = 0
+EXIT_CONFIG_ERROR = 2
 
 
 def report(code: int) -> None:
@@ -23,3 +26,13 @@ def report(code: int) -> None:
 
 def exit_code() -> int:
     return _status
+
+
+def job_status(result: dict) -> int:
+    """The exit status one job's result calls for."""
+    if result.get("status") == "ok":
+        return 0
+    error = result.get("error") or {}
+    if result.get("stage") == "recipe" and error.get("class") == "RecipeError":
+        return EXIT_CONFIG_ERROR
+    return 1

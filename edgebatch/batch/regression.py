@@ -4,6 +4,7 @@ A comparison's status is one of
   regressed  the baseline worked and this run failed, or a metric crossed its threshold
   failed     this run failed and there is no baseline to compare with
   fixed      this run worked and the run before it (same name) had failed
+  unchanged  this run's .tflite has the baseline's bytes (same sha256) and no check regressed
   improved   size, latency, error or op counts got better beyond the thresholds
   new        this run worked and there is no baseline yet
   ok         nothing moved beyond the thresholds
@@ -129,6 +130,8 @@ def compare(registry, result: dict, suite) -> dict:
         comparison["status"] = "regressed"
     elif previous is not None and previous.status == "failed":
         comparison["status"] = "fixed"
+    elif artifact.get("sha256") == baseline.sha256:
+        comparison["status"] = "unchanged"
     elif any(c["improved"] for c in checks):
         comparison["status"] = "improved"
     else:

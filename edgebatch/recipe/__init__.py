@@ -37,7 +37,15 @@ def recipes_dir() -> Path:
 
 def artifact_name(name: str, layout: str, quant: str) -> str:
     """Registry name of a job: its base name plus the non-default layout and quantization,
-    e.g. resnet18, resnet18_fp16, resnet18_nhwc_drq."""
+    e.g. resnet18, resnet18_fp16, resnet18_nhwc_drq. It names the job's directory too, so
+    anything but a plain name (a '/', a leading '.') is refused before a directory exists."""
+    from edgebatch.errors import RecipeError
+    from edgebatch.registry.refs import check_name
+
+    try:
+        check_name(str(name))
+    except Exception as error:
+        raise RecipeError(f"name: {error} (it names the job directory and the artifact)") from None
     parts = [name]
     parts += [layout] if layout != DEFAULT_LAYOUT else []
     parts += [quant] if quant != DEFAULT_QUANT else []

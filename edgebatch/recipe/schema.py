@@ -42,6 +42,11 @@ class Preset(Enum):
     weight_only_int8 = "weight_only_int8"  # int8 weights dequantized at load
 
 
+class Isolation(Enum):
+    process = "process"  # each job in a fresh child process, under runner's limits
+    inline = "inline"  # in the launcher's process: for debugging, no limits
+
+
 class FailOn(Enum):
     any_failure = "any_failure"  # exit non-zero when any job failed
     regression = "regression"  # exit non-zero only on a regression against the baseline
@@ -180,6 +185,16 @@ class BenchmarkConfig:
 
 
 @dataclass
+class RunnerConfig:
+    """How each job runs. A crash, a hang past `timeout_s` or a resident set above
+    `memory_mb` fails that job only (isolation=process); None means no limit."""
+
+    isolation: Isolation = Isolation.process
+    timeout_s: Optional[float] = 3600.0  # wall clock of the whole job, imports included
+    memory_mb: Optional[float] = None  # resident memory of the job's processes
+
+
+@dataclass
 class RegistryConfig:
     enabled: bool = True
     root: str = "${paths.registry}"
@@ -238,10 +253,15 @@ class EdgeBatchConfig:
     convert: ConvertConfig = field(default_factory=ConvertConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     suite: Optional[SuiteConfig] = None
     promote: bool = False  # suites: move the baseline alias to this run's artifacts
+    # Skip jobs whose job directory already holds a finished result with the same job key
+    # (resolved recipe, input/weight file contents, tool versions): re-run a sweep into its
+    # own directory (hydra.sweep.dir=...) to finish what an interrupted run left.
+    resume: bool = False
 
 
 def register() -> None:

@@ -3,5 +3,6 @@
 from edgebatch.registry.records import Artifact, Run
 from edgebatch.registry.refs import Ref, parse_ref
 from edgebatch.registry.registry import Registry
+from edgebatch.registry.verify import Problem, VerifyReport
 
-__all__ = ["Artifact", "Ref", "Registry", "Run", "parse_ref"]
+__all__ = ["Artifact", "Problem", "Ref", "Registry", "Run", "VerifyReport", "parse_ref"]

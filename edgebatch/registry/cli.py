@@ -1,4 +1,8 @@
-"""`edgebatch-registry`: list, show, diff, alias, export and gc from the command line."""
+"""`edgebatch-registry`: list, show, diff, alias, export, verify and gc from the command line.
+
+Every command works on an existing registry only: a mistyped --root is an error, never a
+new, empty registry.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +14,37 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from edgebatch.errors import RegistryError
+from edgebatch.errors import CorruptBlobError, RegistryError
 from edgebatch.registry.diff import flatten
 from edgebatch.registry.records import Artifact
 from edgebatch.registry.registry import Registry
+from edgebatch.registry.verify import VerifyReport
 
 ENV_ROOT = "EDGEBATCH_REGISTRY"
 DEFAULT_ROOT = "outputs/registry"
+EXIT_DAMAGED = 1  # a blob is missing or corrupt, or verify found a problem
+EXIT_BAD_ARGUMENTS = 2  # also: no registry at the root, no such artifact
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     root = args.root or os.environ.get(ENV_ROOT) or DEFAULT_ROOT
     try:
-        args.command(Registry(root), args)
+        return args.command(Registry.open(root), args) or 0
     except (RegistryError, OSError) as e:
         print(f"edgebatch-registry: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_DAMAGED if isinstance(e, CorruptBlobError) else EXIT_BAD_ARGUMENTS
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="edgebatch-registry", description="Browse and manage the edgebatch artifact registry."
+        prog="edgebatch-registry",
+        description="Browse and manage the edgebatch artifact registry.",
+        epilog=(
+            f"exit status: 0 done; {EXIT_DAMAGED} a blob is missing or corrupt (for verify: any "
+            f"problem); {EXIT_BAD_ARGUMENTS} bad arguments, no such artifact, or no registry at "
+            "the root."
+        ),
     )
     parser.add_argument(
         "--root", help=f"registry directory (default: ${ENV_ROOT} or {DEFAULT_ROOT})"
@@ -59,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
     sub.add_argument("path", help="destination file or directory")
     sub.set_defaults(command=_export)
+    sub = commands.add_parser(
+        "verify", parents=[json_flag], help="re-hash every blob, look for stray files"
+    )
+    sub.set_defaults(command=_verify)
     sub = commands.add_parser("gc", help="remove unreferenced blobs and temp files")
     sub.set_defaults(command=_gc)
     return parser
@@ -88,6 +104,7 @@ def _list(registry: Registry, args: argparse.Namespace) -> None:
 
 def _show(registry: Registry, args: argparse.Namespace) -> None:
     artifact = registry.get(args.ref)
+    registry.read_blob(artifact)  # describe only an artifact whose bytes are intact
     if args.json:
         _print_json(artifact.to_dict())
         return
@@ -126,6 +143,15 @@ def _export(registry: Registry, args: argparse.Namespace) -> None:
     print(registry.export(args.ref, args.path))
 
 
+def _verify(registry: Registry, args: argparse.Namespace) -> int:
+    report = registry.verify()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(_verify_summary(report))
+    return 0 if report.ok else EXIT_DAMAGED
+
+
 def _gc(registry: Registry, args: argparse.Namespace) -> None:
     freed = registry.gc()
     print(
@@ -135,6 +161,22 @@ def _gc(registry: Registry, args: argparse.Namespace) -> None:
 
 
 # --- formatting --------------------------------------------------------------------
+
+
+def _verify_summary(report: VerifyReport) -> str:
+    """One line per problem, then one line counting what was checked and found."""
+    lines = []
+    for problem in report.problems:
+        refs = f"{', '.join(problem.refs)}: " if problem.refs else ""
+        lines.append(f"{problem.kind}: {refs}{problem.path}: {problem.detail}")
+    summary = f"verified {report.artifacts_checked} artifact(s), {report.blobs_checked} blob(s): "
+    if report.ok:
+        return summary + "no problems"
+    counts = report.counts()
+    summary += ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    if counts["orphan"] or counts["temp"]:
+        summary += " (edgebatch-registry gc removes orphan blobs and temp files)"
+    return "\n".join([*lines, summary])
 
 
 def _describe(artifact: Artifact) -> str:

@@ -2,7 +2,8 @@
 
 The database runs in WAL mode so readers never block writers. Every write is one
 `BEGIN IMMEDIATE` transaction: it takes SQLite's write lock before reading the
-current max version, so parallel processes get distinct, gap-free versions.
+current latest version, so parallel processes get distinct, gap-free versions and
+two puts of the same bytes at once add one version, not two.
 A connection is opened per operation, which keeps the index safe to use after fork.
 """
 
@@ -138,28 +139,34 @@ class Index:
         metrics: dict[str, MetricValue],
         run_id: str | None,
         report_paths: dict[str, str],
-    ) -> int:
-        """Insert the next version of `name` with its metrics; return that version."""
+    ) -> tuple[int, bool]:
+        """Insert the next version of `name` with its metrics and return (that version, True);
+        if the latest version already has `sha256`, insert nothing and return (latest, False)."""
         columns = (
             to_json(recipe, "recipe"),
             to_json(tool_versions, "tool_versions"),
             to_json(report_paths, "report_paths"),
         )
         with self._transaction() as db:
-            (latest,) = db.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM artifacts WHERE name = ?", (name,)
+            latest = db.execute(
+                "SELECT version, sha256 FROM artifacts WHERE name = ?"
+                " ORDER BY version DESC LIMIT 1",
+                (name,),
             ).fetchone()
+            if latest is not None and latest["sha256"] == sha256:
+                return latest["version"], False
+            version = 1 if latest is None else latest["version"] + 1
             cursor = db.execute(
                 "INSERT INTO artifacts (name, version, sha256, size_bytes, created_at,"
                 " recipe, tool_versions, report_paths, run_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, latest + 1, sha256, size_bytes, utc_now(), *columns, run_id),
+                (name, version, sha256, size_bytes, utc_now(), *columns, run_id),
             )
             db.executemany(
                 "INSERT INTO metrics (artifact_id, key, value) VALUES (?, ?, ?)",
                 [(cursor.lastrowid, key, value) for key, value in metrics.items()],
             )
-        return latest + 1
+        return version, True
 
     def artifacts(self, name: str | None = None, version: int | None = None) -> list[dict]:
         """Artifacts ordered by name and version, each with its metrics and aliases."""
@@ -217,9 +224,16 @@ class Index:
             rows = db.execute("SELECT DISTINCT name FROM artifacts ORDER BY name").fetchall()
         return [name for (name,) in rows]
 
-    def referenced_sha256s(self) -> set[str]:
+    def refs_by_sha256(self) -> dict[str, list[str]]:
+        """{sha256: ["NAME@VERSION", ...]} for every blob the index references."""
         with self._connect() as db:
-            return {sha for (sha,) in db.execute("SELECT DISTINCT sha256 FROM artifacts")}
+            rows = db.execute(
+                "SELECT sha256, name, version FROM artifacts ORDER BY name, version"
+            ).fetchall()
+        refs: dict[str, list[str]] = {}
+        for sha256, name, version in rows:
+            refs.setdefault(sha256, []).append(f"{name}@{version}")
+        return refs
 
     # --- aliases ---------------------------------------------------------------------
 

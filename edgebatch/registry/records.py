@@ -25,14 +25,19 @@ class Artifact:
     aliases: list[str] = field(default_factory=list)
     run_id: str | None = None
     report_paths: dict[str, str] = field(default_factory=dict)
+    # Set only on what `Registry.put` returns: the bytes equalled the latest version's, so no
+    # version was added and this is that latest version. Not part of the stored record.
+    unchanged: bool = field(default=False, compare=False)
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view (the path as a string)."""
-        return {**asdict(self), "path": str(self.path)}
+        """JSON-ready view of the stored record (the path as a string)."""
+        record = {**asdict(self), "path": str(self.path)}
+        del record["unchanged"]
+        return record
 
 
 @dataclass(frozen=True)

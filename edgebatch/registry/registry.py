@@ -3,25 +3,27 @@
 Layout: `<root>/blobs/` (see store.py), `<root>/index.sqlite` (see index.py) and
 `<root>/registry.lock`. A put writes and fsyncs its blob before the index row is
 committed, so a crash at any point never leaves a row without its complete blob.
+Whatever damages a blob afterwards, `verify` finds and `export` refuses (see verify.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from edgebatch.errors import RegistryError
+from edgebatch.errors import CorruptBlobError, RegistryError
 from edgebatch.registry.diff import diff_artifacts
 from edgebatch.registry.index import Index, to_iso
 from edgebatch.registry.lock import registry_lock
 from edgebatch.registry.records import Artifact, MetricValue, Run
 from edgebatch.registry.refs import Ref, check_alias, check_name, parse_ref
 from edgebatch.registry.store import BlobStore, write_atomic
+from edgebatch.registry.verify import VerifyReport, blob_defect, check_store, is_tflite
 
-TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, at bytes 4..8
+INDEX_FILE = "index.sqlite"
 RUN_STATUSES = ("ok", "failed")
 
 
@@ -29,6 +31,7 @@ class Registry:
     """Artifacts by name and auto-incremented version, plus aliases and run records.
 
     Safe for many processes at once (e.g. joblib workers) on a local file system.
+    `Registry(root)` creates the registry if there is none; `Registry.open(root)` does not.
     """
 
     def __init__(self, root: str | os.PathLike[str]):
@@ -39,7 +42,16 @@ class Registry:
         # Creating the index switches it to WAL, which SQLite refuses (without waiting) while
         # another process has it open: two processes opening a new registry at once collided.
         with registry_lock(self._lock_path, exclusive=True):
-            self.index = Index(self.root / "index.sqlite")
+            self.index = Index(self.root / INDEX_FILE)
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str]) -> Registry:
+        """The registry at `root`; RegistryError (and nothing created) if there is none there."""
+        root = Path(root)
+        if not (root / INDEX_FILE).is_file():
+            reason = f"the directory has no {INDEX_FILE}" if root.is_dir() else "no such directory"
+            raise RegistryError(f"no registry at {root}: {reason}")
+        return cls(root)
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
@@ -59,15 +71,17 @@ class Registry:
     ) -> Artifact:
         """Register `tflite` (bytes or a file) as the next version of `name`.
 
+        If the bytes equal the latest version's, nothing is added (recipe, metrics and the
+        rest are not stored) and that latest version comes back with `unchanged=True`.
         Metric values may be int, float, str or None; SQLite stores NaN as None.
         """
         check_name(name)
         data = tflite if isinstance(tflite, bytes) else _read(Path(tflite))
-        if data[4:8] != TFLITE_IDENTIFIER:
+        if not is_tflite(data):
             raise RegistryError(f"cannot register {name!r}: the bytes are not a TFLite flatbuffer")
         with registry_lock(self._lock_path, exclusive=False):
             sha256 = self.store.put(data)
-            version = self.index.add_artifact(
+            version, added = self.index.add_artifact(
                 name,
                 sha256=sha256,
                 size_bytes=len(data),
@@ -77,7 +91,7 @@ class Registry:
                 run_id=run_id,
                 report_paths={key: str(path) for key, path in (report_paths or {}).items()},
             )
-        return self._artifact(name, version)
+        return replace(self._artifact(name, version), unchanged=not added)
 
     def get(self, ref: str | Ref) -> Artifact:
         """Resolve `NAME` (latest), `NAME@VERSION`, `NAME@ALIAS` or `NAME@latest`."""
@@ -115,22 +129,40 @@ class Registry:
         """Metric, size, byte, recipe and tool-version differences from `ref_a` to `ref_b`."""
         return diff_artifacts(self.get(ref_a), self.get(ref_b))
 
+    def read_blob(self, artifact: Artifact) -> bytes:
+        """The artifact's `.tflite` bytes, re-hashed: CorruptBlobError if missing or damaged."""
+        hint = "run edgebatch-registry verify"
+        if not artifact.path.is_file():
+            raise CorruptBlobError(f"blob for {artifact.ref} is missing: {artifact.path}; {hint}")
+        data = _read(artifact.path)
+        defect = blob_defect(data, artifact.sha256)
+        if defect is not None:
+            raise CorruptBlobError(f"blob for {artifact.ref} is corrupt: {defect}; {hint}")
+        return data
+
     def export(self, ref: str, path: str | os.PathLike[str]) -> Path:
-        """Copy the artifact's `.tflite` to `path` atomically (into it, if a directory)."""
+        """Copy the artifact's `.tflite` to `path` atomically (into it, if a directory);
+        the bytes copied are re-hashed first, so a damaged blob is never exported."""
         artifact = self.get(ref)
         target = Path(path)
         if target.is_dir():
             target = target / f"{artifact.name}-v{artifact.version}.tflite"
-        data = _read(artifact.path)
-        if hashlib.sha256(data).hexdigest() != artifact.sha256:
-            raise RegistryError(f"blob of {artifact.ref} is corrupt: {artifact.path}")
-        write_atomic(target, data)
+        write_atomic(target, self.read_blob(artifact))
         return target
+
+    def verify(self) -> VerifyReport:
+        """Re-hash every artifact's blob and look for missing, corrupt and stray files."""
+        # Alone, like gc: a put in flight has a blob or temp file but no index row yet.
+        with registry_lock(self._lock_path, exclusive=True):
+            refs_by_sha256 = self.index.refs_by_sha256()
+            blob_paths = dict(self.store.blobs())
+            temp_files = list(self.store.temp_files())
+        return check_store(self.store, refs_by_sha256, blob_paths, temp_files)
 
     def gc(self) -> dict[str, int]:
         """Remove blobs no artifact references and temp files of interrupted writes."""
         with registry_lock(self._lock_path, exclusive=True):  # no put is in flight
-            referenced = self.index.referenced_sha256s()
+            referenced = self.index.refs_by_sha256()
             orphans = [path for sha, path in self.store.blobs() if sha not in referenced]
             temp_files = list(self.store.temp_files())
             bytes_freed = sum(_remove(path) for path in orphans + temp_files)

@@ -53,10 +53,14 @@ class BlobStore:
         return self.root / sha256[:2] / f"{sha256}{BLOB_SUFFIX}"
 
     def put(self, data: bytes) -> str:
-        """Store `data` (or reuse its existing blob) and return its sha256."""
+        """Store `data` (or reuse its existing blob) and return its sha256.
+
+        An existing blob is reused only if it still hashes to its name: putting the same
+        bytes again repairs a damaged or deleted blob.
+        """
         sha256 = hashlib.sha256(data).hexdigest()
         path = self.path(sha256)
-        if path.is_file() and path.stat().st_size == len(data):
+        if path.is_file() and _file_sha256(path) == sha256:
             return sha256
         if not path.parent.is_dir():
             path.parent.mkdir(exist_ok=True)
@@ -73,3 +77,8 @@ class BlobStore:
     def temp_files(self) -> Iterator[Path]:
         """Leftovers of writes that never reached their rename."""
         return self.root.glob(f"*/.*{TEMP_SUFFIX}")
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

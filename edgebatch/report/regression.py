@@ -11,7 +11,8 @@ from edgebatch.report.lookup import dig, section
 from edgebatch.report.write import write_document
 
 # Display order: what needs a human first. Unknown statuses sit just above "ok".
-_ORDER = {"regressed": 0, "failed": 1, "fixed": 2, "improved": 3, "new": 4, "ok": 6}
+_ORDER = {"regressed": 0, "failed": 1, "fixed": 2, "improved": 3, "new": 4, "ok": 6,
+          "unchanged": 7}
 _TONES: dict[str, Tone] = {"regressed": "bad", "failed": "bad", "fixed": "good",
                            "improved": "good", "new": "info"}
 
@@ -22,7 +23,8 @@ def write_regression_report(comparisons: list[dict], out_dir: Path) -> dict[str,
 
 
 def ordered(comparisons: list[dict]) -> list[dict]:
-    """Regressions first, then failures, fixes, improvements, new entries, unchanged; stable."""
+    """Regressions first, then failures, fixes, improvements, new entries, ok, byte-identical;
+    stable."""
     return sorted(comparisons, key=lambda c: _ORDER.get(str(c.get("status")), 5))
 
 
@@ -35,7 +37,8 @@ def regression_document(comparisons: list[dict]) -> Document:
     doc.add(Paragraph(f"{bad} of {len(rows)} models regressed or failed" if bad
                       else "no regressions", tone="bad" if bad else "good", label="Verdict"))
     doc.add(Heading("Models"), _overview(rows))
-    details = [block for c in rows if c.get("status") != "ok" for block in _details(c)]
+    details = [block for c in rows if c.get("status") not in ("ok", "unchanged")
+               for block in _details(c)]
     if details:
         doc.add(Heading("Details"), *details)
     return doc

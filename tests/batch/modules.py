@@ -26,3 +26,42 @@ class Collapsed(nn.Module):
 
     def forward(self, x):
         return self.linear(x) * 1e-12
+
+
+class Segfaults(nn.Module):
+    """Dies in native code while being traced: a read of address 0 (SIGSEGV)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x):
+        import ctypes
+
+        ctypes.string_at(0)
+        return self.linear(x)
+
+
+class Hangs(nn.Module):
+    """Never returns from forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x):
+        import time
+
+        while True:
+            time.sleep(1)
+
+
+class Raises(nn.Module):
+    """A forward that raises a plain Python error."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x):
+        raise RuntimeError("this model is broken on purpose")

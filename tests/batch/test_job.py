@@ -81,7 +81,7 @@ def test_degenerate_reference_fails_the_recipe(tmp_path):
 
 
 def test_out_of_tolerance_is_a_validation_failure(tmp_path):
-    result, _ = run(tmp_path, "tiny_cnn", "validation.min_cosine=1.5")
+    result, _ = run(tmp_path, "tiny_cnn", "validation.rtol=0")  # exact match: float error fails
     assert (result["status"], result["stage"]) == ("failed", "validate")
     assert result["error"]["class"] == "ValidationError"
     assert result["validation"]["passed"] is False  # the measured figures are kept

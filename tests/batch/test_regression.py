@@ -67,10 +67,12 @@ def baseline(registry, name, **kwargs):
 
 def test_statuses(registry, nightly):
     suite = nightly.suite
-    for name in ("same", "bigger", "slower", "less_accurate", "more_ops", "smaller", "broken"):
+    for name in ("same", "rebuilt", "bigger", "slower", "less_accurate", "more_ops", "smaller",
+                 "broken"):
         baseline(registry, name)
     cases = {
-        "same": result("same", registry=registry, latency=5.2),
+        "same": result("same", registry=registry, latency=5.2),  # the baseline's bytes
+        "rebuilt": result("rebuilt", registry=registry, latency=5.2, payload=b"other bytes"),
         "bigger": result("bigger", registry=registry, size=1100),
         "slower": result("slower", registry=registry, latency=9.0),
         "less_accurate": result("less_accurate", registry=registry, rel_error=1e-3, cosine=0.99),
@@ -82,7 +84,8 @@ def test_statuses(registry, nightly):
     }
     got = {name: compare(registry, res, suite) for name, res in cases.items()}
     assert {n: c["status"] for n, c in got.items()} == {
-        "same": "ok", "bigger": "regressed", "slower": "regressed", "less_accurate": "regressed",
+        "same": "unchanged", "rebuilt": "ok", "bigger": "regressed", "slower": "regressed",
+        "less_accurate": "regressed",
         "more_ops": "regressed", "smaller": "improved", "broken": "regressed",
         "brand_new": "new", "never_worked": "failed",
     }
@@ -108,7 +111,8 @@ def test_fixed_after_a_failure(registry, nightly):
 
 def test_latency_noise_below_the_floor_is_not_a_regression(registry, nightly):
     baseline(registry, "tiny", latency=0.02)
-    assert compare(registry, result("tiny", registry=registry, latency=0.05), nightly.suite)["status"] == "ok"
+    current = result("tiny", registry=registry, latency=0.05, payload=b"rebuilt")
+    assert compare(registry, current, nightly.suite)["status"] == "ok"
 
 
 def test_finish_sweep_exits_non_zero_on_regression_and_promote_moves_the_baseline(

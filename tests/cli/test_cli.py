@@ -81,6 +81,9 @@ def test_one_recipe_with_command_line_overrides(tmp_path):
          "edgebatch: error: benchmark.runs: Value 'many' of type 'str' could not be converted"),
         (["+recipe=typo"],
          "edgebatch: error: validation.rtool: Key 'rtool' not in 'ValidationConfig' (in recipe/typo.yaml)"),
+        (["+recipe=broken"], "edgebatch: error: malformed YAML in "),
+        (["+recipe=tiny_cnn", "name=../../escape"],
+         "edgebatch: error: name: bad artifact name '../../escape'"),
     ],
 )
 def test_a_bad_field_gives_one_clear_line(tmp_path, args, expected):
@@ -88,11 +91,21 @@ def test_a_bad_field_gives_one_clear_line(tmp_path, args, expected):
     (tmp_path / "extra" / "recipe" / "typo.yaml").write_text(
         "# @package _global_\ndefaults:\n  - override /model: examples/TinyCNN\n  - _self_\n"
         "validation:\n  rtool: 0.1\n")
+    (tmp_path / "extra" / "recipe" / "broken.yaml").write_text("validation: {n_inputs: [1, 2\n")
     proc = edgebatch(*args, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", root=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), proc.stderr
     assert not (tmp_path / "runs").exists()  # rejected before any work
+
+
+def test_an_out_of_range_value_is_a_config_error(tmp_path):
+    proc = edgebatch("+recipe=tiny_cnn", "validation.n_inputs=-1", root=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "edgebatch: error: validation.n_inputs: must be >= 1, got -1")
+    (result,) = results(tmp_path / "runs")  # recorded, like any failed job
+    assert (result["stage"], result["error"]["class"]) == ("recipe", "RecipeError")
 
 
 def test_smoke_suite(tmp_path):
@@ -106,6 +119,23 @@ def test_smoke_suite(tmp_path):
     assert "3 jobs: 3 ok, 0 failed" in proc.stdout
     quantized = next(r for r in jobs if r["recipe"] == "tiny_cnn_nhwc_int8")
     assert quantized["model"]["transposes"] == 0 and quantized["model"]["int8_weights"] > 0
+
+
+def test_the_same_recipes_give_the_same_bytes_and_one_version(tmp_path):
+    """Float, multi-signature and int8 recipes, run twice (the second time on joblib workers):
+    the same sha256 each, one version each in the registry, the second run says unchanged."""
+    sweep = ["-m", "+recipe=tiny_cnn,multi_signature,tiny_cnn_nhwc_int8", *FAST]
+    first = edgebatch(*sweep, f"hydra.sweep.dir={tmp_path / 'first'}", root=tmp_path)
+    second = edgebatch(*sweep, f"hydra.sweep.dir={tmp_path / 'second'}", "hydra/launcher=joblib",
+                       "hydra.launcher.n_jobs=2", root=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr[-3000:]
+    sha = {run: {r["name"]: r["artifact"]["sha256"] for r in results(tmp_path / run)}
+           for run in ("first", "second")}
+    assert len(sha["first"]) == 3 and sha["first"] == sha["second"]
+    registry = Registry(tmp_path / "registry")
+    assert {a.name: a.version for a in registry.list()} == dict.fromkeys(sha["first"], 1)
+    assert all(r["artifact"]["unchanged"] for r in results(tmp_path / "second"))
+    assert second.stdout.count("@1 (unchanged)") == 3
 
 
 def test_a_failing_job_is_recorded_while_the_parallel_sweep_goes_on(tmp_path):

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from edgebatch.errors import RegistryError
-from edgebatch.registry import Registry, parse_ref
+from edgebatch.errors import CorruptBlobError, RegistryError
+from edgebatch.registry import Problem, Registry, parse_ref
 from edgebatch.registry.refs import Ref
 
 
@@ -65,15 +65,36 @@ def test_index_is_sqlite_in_wal_mode(registry):
     assert {"runs", "artifacts", "metrics", "aliases"} <= tables
 
 
-def test_identical_bytes_reuse_the_blob(registry, put):
-    first = put("resnet18", "same")
-    second = put("resnet18", "same")
-    other_name = put("resnet18_copy", "same")
+def test_putting_the_latest_bytes_again_adds_no_version(registry, put):
+    first = put("resnet18", "same", metrics={"latency_ms": 4.0})
+    again = put("resnet18", "same", metrics={"latency_ms": 5.0}, run_id="run-2")
 
-    assert second.version == 2
-    assert first.sha256 == second.sha256 == other_name.sha256
-    assert first.path == second.path == other_name.path
-    assert len(list(registry.store.blobs())) == 1
+    assert (first.version, first.unchanged) == (1, False)
+    assert (again.version, again.unchanged) == (1, True)
+    assert again == first  # the stored version, as it was registered
+    assert [a.ref for a in registry.list()] == ["resnet18@1"]
+    assert "unchanged" not in again.to_dict()
+
+
+def test_earlier_bytes_make_a_new_version_that_shares_the_blob(registry, put):
+    a1, b, a2 = put("resnet18", "A"), put("resnet18", "B"), put("resnet18", "A")
+    other_name = put("resnet18_copy", "A")
+
+    assert [a.version for a in (a1, b, a2)] == [1, 2, 3]
+    assert not any(a.unchanged for a in (a1, b, a2, other_name))
+    assert a1.path == a2.path == other_name.path != b.path
+    assert len(list(registry.store.blobs())) == 2
+
+
+def test_putting_the_same_bytes_repairs_a_damaged_blob(registry, put, tflite_bytes):
+    artifact = put("resnet18", "one")
+    artifact.path.write_bytes(tflite_bytes("two"))  # same size, other bytes
+
+    assert put("resnet18", "one").unchanged
+    assert artifact.path.read_bytes() == tflite_bytes("one")
+    artifact.path.unlink()
+    put("resnet18", "one")
+    assert registry.verify().ok
 
 
 def test_put_rejects_bad_input_and_stores_nothing(registry, put, tmp_path, tflite_bytes):
@@ -214,12 +235,117 @@ def test_export_copies_atomically(registry, put, tmp_path):
     assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite", "resnet18-v1.tflite"]
 
 
-def test_export_refuses_a_corrupt_blob(registry, put, tmp_path, tflite_bytes):
+def test_export_refuses_a_corrupt_or_missing_blob(registry, put, tmp_path, tflite_bytes):
     artifact = put("resnet18", "one")
     artifact.path.write_bytes(tflite_bytes("tampered"))
-    with pytest.raises(RegistryError, match="corrupt"):
+    tampered_sha = hashlib.sha256(tflite_bytes("tampered")).hexdigest()
+    expected = (
+        f"blob for resnet18@1 is corrupt: sha256 {tampered_sha}, expected {artifact.sha256}; "
+        "run edgebatch-registry verify"
+    )
+    with pytest.raises(CorruptBlobError) as error:
+        registry.export("resnet18", tmp_path / "model.tflite")
+    assert str(error.value) == expected
+
+    artifact.path.unlink()
+    with pytest.raises(CorruptBlobError, match=r"blob for resnet18@1 is missing: .*; run edgebatch"):
         registry.export("resnet18", tmp_path / "model.tflite")
     assert not (tmp_path / "model.tflite").exists()
+
+
+def test_open_finds_an_existing_registry_and_creates_nothing(registry, put, tmp_path):
+    put("resnet18", "one")
+    assert Registry.open(registry.root).get("resnet18").version == 1
+
+    with pytest.raises(RegistryError, match=f"no registry at {tmp_path / 'typo'}: no such dir"):
+        Registry.open(tmp_path / "typo")
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(RegistryError, match="no registry at .*plain: the directory has no index"):
+        Registry.open(tmp_path / "plain")
+    assert list((tmp_path / "plain").iterdir()) == []
+
+
+def test_verify_a_sound_registry(registry, put):
+    put("resnet18", "one")
+    put("resnet18", "two")
+    put("resnet18_copy", "one")
+
+    report = registry.verify()
+
+    assert report.ok and report.problems == []
+    assert (report.artifacts_checked, report.blobs_checked) == (3, 2)
+
+
+# Each damages a fresh registry in one way and returns (path, detail, refs) of the problem.
+
+
+def _corrupt(registry, put, tflite_bytes):
+    path = put("resnet18", "one").path
+    path.write_bytes(tflite_bytes("tampered"))
+    actual = hashlib.sha256(tflite_bytes("tampered")).hexdigest()
+    expected = hashlib.sha256(tflite_bytes("one")).hexdigest()
+    return path, f"sha256 {actual}, expected {expected}", ["resnet18@1"]
+
+
+def _not_tflite(registry, put, tflite_bytes):
+    data = b"not a flatbuffer"
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = registry.store.path(sha256)
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    db = sqlite3.connect(registry.root / "index.sqlite")
+    with db:  # a row put() would refuse, as an older or hand-edited index may hold
+        db.execute(
+            "INSERT INTO artifacts (name, version, sha256, size_bytes, created_at, recipe,"
+            " tool_versions, report_paths) VALUES ('junk', 1, ?, 16, '', '{}', '{}', '{}')",
+            (sha256,),
+        )
+    db.close()
+    return path, "not a TFLite flatbuffer", ["junk@1"]
+
+
+def _missing(registry, put, tflite_bytes):
+    path = put("resnet18", "one").path
+    put("resnet18", "two")
+    put("resnet18", "one")
+    path.unlink()
+    return path, "no such file", ["resnet18@1", "resnet18@3"]
+
+
+def _orphan(registry, put, tflite_bytes):
+    sha256 = registry.store.put(tflite_bytes("orphan"))  # a put that died before its commit
+    return registry.store.path(sha256), "no artifact uses this blob", []
+
+
+def _temp(registry, put, tflite_bytes):
+    blob = put("resnet18", "one").path
+    path = blob.parent / f".{blob.name}.abc123.tmp"  # a write that died before its rename
+    path.write_bytes(b"partial")
+    return path, "left by an interrupted write", []
+
+
+@pytest.mark.parametrize(
+    ("kind", "damage"),
+    [
+        ("corrupt", _corrupt),
+        ("corrupt", _not_tflite),
+        ("missing", _missing),
+        ("orphan", _orphan),
+        ("temp", _temp),
+    ],
+)
+def test_verify_reports_each_kind_of_problem(registry, put, tflite_bytes, kind, damage):
+    path, detail, refs = damage(registry, put, tflite_bytes)
+
+    report = registry.verify()
+
+    assert not report.ok
+    assert report.problems == [Problem(kind, path, detail, refs)]
+    assert report.counts()[kind] == 1 and sum(report.counts().values()) == 1
+    assert report.to_dict()["problems"] == [
+        {"kind": kind, "path": str(path), "detail": detail, "refs": refs}
+    ]
 
 
 def test_gc_removes_orphan_blobs_and_temp_files(registry, put, tflite_bytes):

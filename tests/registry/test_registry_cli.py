@@ -1,13 +1,20 @@
-"""The `edgebatch-registry` command line, in-process via main() and once as a real subprocess."""
+"""The `edgebatch-registry` command line, in-process via main() and as a real subprocess.
+
+A subprocess pays for importing torch (a few seconds), so those tests are the few where
+the exit status and stderr of the real command are the point.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from edgebatch.registry import Registry
 from edgebatch.registry.cli import main
 
 
@@ -27,6 +34,17 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def edgebatch_registry(*argv: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("edgebatch-registry")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "edgebatch.registry.cli"]
+    return subprocess.run([*command, *argv], capture_output=True, text=True, timeout=120)
+
+
+def assert_one_error_line(stderr: str, message: str) -> None:
+    assert stderr.startswith("edgebatch-registry: error: ") and message in stderr
+    assert stderr.count("\n") == 1  # no traceback
+
+
 def test_list(root, capsys):
     code, out, _ = run(capsys, "--root", root, "list")
     lines = out.splitlines()
@@ -41,7 +59,8 @@ def test_list(root, capsys):
 
 
 def test_list_empty_registry(tmp_path, capsys):
-    assert run(capsys, "--root", str(tmp_path / "empty"), "list") == (0, "(none)\n", "")
+    root = Registry(tmp_path / "empty").root
+    assert run(capsys, "--root", str(root), "list") == (0, "(none)\n", "")
 
 
 def test_show(root, capsys):
@@ -84,6 +103,60 @@ def test_export(root, registry, tmp_path, capsys):
     assert target.read_bytes() == registry.get("resnet18@2").path.read_bytes()
 
 
+def test_show_and_export_refuse_a_corrupt_blob(root, registry, tmp_path, tflite_bytes, capsys):
+    registry.get("resnet18@2").path.write_bytes(tflite_bytes("tampered"))
+    message = "blob for resnet18@2 is corrupt: sha256 "
+
+    shown = edgebatch_registry("--root", root, "show", "resnet18@2")
+    assert shown.returncode == 1 and shown.stdout == ""
+    assert_one_error_line(shown.stderr, message)
+    assert shown.stderr.rstrip().endswith("; run edgebatch-registry verify")
+
+    code, out, err = run(capsys, "--root", root, "export", "resnet18@2", str(tmp_path))
+    assert code == 1 and out == ""
+    assert_one_error_line(err, message)
+    assert not (tmp_path / "resnet18-v2.tflite").exists()
+    assert run(capsys, "--root", root, "show", "resnet18@1")[0] == 0
+
+
+def test_verify_a_sound_registry(root, capsys):
+    assert run(capsys, "--root", root, "verify") == (
+        0, "verified 3 artifact(s), 3 blob(s): no problems\n", ""
+    )
+    code, out, _ = run(capsys, "--root", root, "verify", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "ok": True,
+        "artifacts_checked": 3,
+        "blobs_checked": 3,
+        "counts": {"missing": 0, "corrupt": 0, "orphan": 0, "temp": 0},
+        "problems": [],
+    }
+
+
+def test_verify_reports_every_problem_and_exits_1(root, registry, tflite_bytes):
+    corrupt, tampered = registry.get("resnet18@1").path, tflite_bytes("tampered")
+    corrupt.write_bytes(tampered)
+    missing = registry.get("resnet18@2").path
+    missing.unlink()
+    orphan = registry.store.path(registry.store.put(tflite_bytes("orphan")))
+
+    result = edgebatch_registry("--root", root, "verify")
+
+    assert result.returncode == 1 and result.stderr == ""
+    *problems, summary = result.stdout.splitlines()
+    assert problems == [
+        f"corrupt: resnet18@1: {corrupt}: sha256 {hashlib.sha256(tampered).hexdigest()},"
+        f" expected {corrupt.stem}",
+        f"missing: resnet18@2: {missing}: no such file",
+        f"orphan: {orphan}: no artifact uses this blob",
+    ]
+    assert summary == (
+        "verified 3 artifact(s), 3 blob(s): 1 missing, 1 corrupt, 1 orphan"
+        " (edgebatch-registry gc removes orphan blobs and temp files)"
+    )
+
+
 def test_gc(root, registry, tflite_bytes, capsys):
     registry.store.put(tflite_bytes("orphan"))
     code, out, _ = run(capsys, "--root", root, "gc")
@@ -111,6 +184,37 @@ def test_errors_are_one_line_and_exit_2(root, capsys, argv, message):
     assert code == 2 and out == ""
     assert err.startswith("edgebatch-registry: error: ") and message in err
     assert err.count("\n") == 1
+
+
+def test_a_mistyped_root_exits_2_and_creates_nothing(tmp_path):
+    typo = tmp_path / "regsitry"
+    result = edgebatch_registry("--root", str(typo), "list")
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_error_line(result.stderr, f"no registry at {typo}: no such directory")
+    assert not typo.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list"],
+        ["show", "resnet18"],
+        ["diff", "resnet18@1", "resnet18@2"],
+        ["alias", "resnet18@1", "baseline"],
+        ["export", "resnet18", "out.tflite"],
+        ["verify"],
+        ["gc"],
+    ],
+)
+def test_every_command_needs_an_existing_registry(tmp_path, capsys, argv):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for root, reason in [(tmp_path / "typo", "no such directory"),
+                         (plain, "the directory has no index.sqlite")]:
+        code, out, err = run(capsys, "--root", str(root), *argv)
+        assert code == 2 and out == ""
+        assert_one_error_line(err, f"no registry at {root}: {reason}")
+    assert sorted(tmp_path.iterdir()) == [plain] and list(plain.iterdir()) == []
 
 
 def test_usage_errors_exit_2(capsys):

@@ -22,14 +22,23 @@ def _write_many(root, writer, barrier):
     barrier.wait()  # both processes also create the fresh registry at once
     registry = Registry(root)
     for i in range(PUTS_PER_WRITER):
-        payload = HEADER + (b"shared" if i % 5 == 0 else f"{writer}-{i}".encode()) * 1000
+        # Every 5th put has the same bytes in both writers, under each writer's own name:
+        # one blob, written by both at once.
+        shared = i % 5 == 0
         registry.put(
-            "resnet18",
-            payload,
+            f"copy_{writer}" if shared else "resnet18",
+            HEADER + (f"shared-{i}" if shared else f"{writer}-{i}").encode() * 1000,
             recipe={"writer": writer},
             metrics={"writer": writer, "i": i},
             tool_versions={},
         )
+
+
+def _put_once(root, barrier, unchanged):
+    registry = Registry(root)
+    barrier.wait()
+    artifact = registry.put("resnet18", HEADER + b"same", recipe={}, metrics={}, tool_versions={})
+    unchanged.put(artifact.unchanged)
 
 
 def _write_forever(root):
@@ -56,11 +65,34 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert [process.exitcode for process in writers] == [0, 0]
 
     registry = Registry(root)
+    unshared = [i for i in range(PUTS_PER_WRITER) if i % 5]
     artifacts = registry.list("resnet18")
-    assert [a.version for a in artifacts] == list(range(1, 2 * PUTS_PER_WRITER + 1))
+    assert [a.version for a in artifacts] == list(range(1, 2 * len(unshared) + 1))
     written = {(a.metrics["writer"], a.metrics["i"]) for a in artifacts}
-    assert written == {(w, i) for w in ("a", "b") for i in range(PUTS_PER_WRITER)}
+    assert written == {(w, i) for w in ("a", "b") for i in unshared}
+    copies = {w: registry.list(f"copy_{w}") for w in ("a", "b")}
+    assert [a.sha256 for a in copies["a"]] == [a.sha256 for a in copies["b"]]
+    assert len(list(registry.store.blobs())) == len(artifacts) + len(copies["a"])
     _assert_intact(registry)
+
+
+@pytest.mark.timeout(60)
+def test_the_same_bytes_put_by_many_processes_at_once_make_one_version(tmp_path):
+    root = tmp_path / "registry"
+    Registry(root)
+    writers = 4
+    barrier, unchanged = FORK.Barrier(writers), FORK.Queue()
+    processes = [
+        FORK.Process(target=_put_once, args=(root, barrier, unchanged)) for _ in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    assert [process.exitcode for process in processes] == [0] * writers
+
+    assert sorted(unchanged.get() for _ in range(writers)) == [False] + [True] * (writers - 1)
+    assert [a.ref for a in Registry(root).list()] == ["resnet18@1"]
 
 
 def _wait_for(condition, timeout=30.0):
