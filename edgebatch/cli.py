@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from edgebatch.batch import outcome
-from edgebatch.errors import RecipeError
+from edgebatch.errors import RecipeError, first_line
 from edgebatch.recipe import PRIMARY_CONFIG, recipes_dir
 
 
@@ -39,15 +39,15 @@ def _task(cfg: DictConfig) -> dict:
     result = runner.run(cfg, hydra_cfg.runtime.output_dir, recipe=hydra_cfg.runtime.choices.get("recipe"))
     status = outcome.job_status(result)
     if hydra_cfg.mode == RunMode.RUN and status == outcome.EXIT_CONFIG_ERROR:
-        print(f"edgebatch: error: {result['error']['message']}", file=sys.stderr, flush=True)
+        print(f"edgebatch: error: {result.error.message}", file=sys.stderr, flush=True)
         outcome.report(status)
     elif hydra_cfg.mode == RunMode.RUN:
         print(summary_line(result), flush=True)
-        report = (result.get("report") or {}).get("html")
+        report = (result.report or {}).get("html")
         if report:
             print(f"report: {report}", flush=True)
         outcome.report(status)
-    return {"name": result["name"], "status": result["status"], "stage": result["stage"]}
+    return {"name": result.name, "status": result.status, "stage": result.stage}
 
 
 def main() -> int:
@@ -91,8 +91,8 @@ def config_error_line(error: BaseException) -> str:
     source = re.match(r"In '([^']+)'", top)
     for exc in chain:
         if isinstance(exc, OmegaConfBaseException) and getattr(exc, "full_key", None):
-            where = f"in {source.group(1)}.yaml" if source else _first_line(chain[0])
-            return f"{exc.full_key}: {_first_line(exc)} ({where})"
+            where = f"in {source.group(1)}.yaml" if source else first_line(chain[0])
+            return f"{exc.full_key}: {first_line(exc)} ({where})"
     top = top.split("Config search path:")[0]
     return " ".join(top.split()) or repr(chain[0])
 
@@ -102,12 +102,6 @@ def _yaml_error_line(error: yaml.MarkedYAMLError) -> str:
     where = f"in {mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     what = "; ".join(part for part in (error.context, error.problem) if part)
     return f"{where}: {what}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = error.msg if isinstance(error, OmegaConfBaseException) and error.msg else str(error)
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
 
 
 if __name__ == "__main__":

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an error's message (OmegaConf's `msg` without the key
+    and location it appends), or the error's class name when it has no message."""
+    text = str(getattr(error, "msg", None) or error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 class EdgeBatchError(Exception):
     """Base class of every error edgebatch raises on purpose."""
 

@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from edgebatch.batch import outcome
-from edgebatch.batch.job import RESULT_FILE
+from edgebatch.batch.result import RESULT_FILE, JobResult
 
 log = logging.getLogger("edgebatch.batch")
 
@@ -41,7 +41,7 @@ class BatchSummary(Callback):
         outcome.report(finish_sweep(config, collect_results(sweep_dir), sweep_dir))
 
 
-def collect_results(sweep_dir: Path) -> list[dict]:
+def collect_results(sweep_dir: Path) -> list[JobResult]:
     """Every job's result.json under the sweep directory, in job order."""
     def job_order(path: Path):
         prefix = path.parent.name.split("_", 1)[0]
@@ -50,18 +50,18 @@ def collect_results(sweep_dir: Path) -> list[dict]:
     results = []
     for path in sorted(sweep_dir.glob(f"*/{RESULT_FILE}"), key=job_order):
         try:
-            results.append(json.loads(path.read_text()))
+            results.append(JobResult.read(path.parent))
         except (OSError, ValueError) as error:
             log.warning("unreadable %s: %s", path, error)
     return results
 
 
-def finish_sweep(config: DictConfig, results: list[dict], sweep_dir: Path) -> int:
+def finish_sweep(config: DictConfig, results: list[JobResult], sweep_dir: Path) -> int:
     """Write the sweep report (and the suite's regression report); return the exit status."""
     from edgebatch.report import write_sweep_report
 
-    failed = [r for r in results if r.get("status") != "ok"]
-    paths = write_sweep_report(results, sweep_dir)
+    failed = [r for r in results if r.status != "ok"]
+    paths = write_sweep_report([r.to_dict() for r in results], sweep_dir)
     _print_summary(results, paths.get("html"))
 
     suite = config.get("suite")
@@ -79,7 +79,7 @@ def finish_sweep(config: DictConfig, results: list[dict], sweep_dir: Path) -> in
     return status
 
 
-def _regression(config: DictConfig, suite, results: list[dict], sweep_dir: Path) -> list[dict]:
+def _regression(config: DictConfig, suite, results: list[JobResult], sweep_dir: Path) -> list[dict]:
     from edgebatch.batch.regression import compare
     from edgebatch.registry import Registry
     from edgebatch.report import write_regression_report
@@ -124,35 +124,35 @@ def _value(x):
     return getattr(x, "value", x)
 
 
-def _print_summary(results: list[dict], report: Path | None) -> None:
-    ok = sum(r.get("status") == "ok" for r in results)
+def _print_summary(results: list[JobResult], report: Path | None) -> None:
+    ok = sum(r.status == "ok" for r in results)
     print(f"{len(results)} jobs: {ok} ok, {len(results) - ok} failed"
           + (f" → {report}" if report else ""), flush=True)
     for r in results:
         print("  " + summary_line(r), flush=True)
 
 
-def summary_line(result: dict) -> str:
+def summary_line(result: JobResult) -> str:
     """One line per job: name, status, size, error, latency, artifact."""
-    name = result.get("name") or result.get("recipe") or "job"
-    if result.get("status") != "ok":
-        error = result.get("error") or {}
-        message = (error.get("message") or "").strip().splitlines()
-        return (f"{name}: FAILED at {result.get('stage')}: {error.get('class')}: "
-                f"{message[0][:140] if message else ''} [signature {error.get('signature')}]")
+    name = result.name or result.recipe or "job"
+    if result.status != "ok":
+        error = result.error
+        message = error.message.strip().splitlines() if error else []
+        return (f"{name}: FAILED at {result.stage}: {error.error_class if error else None}: "
+                f"{message[0][:140] if message else ''} "
+                f"[signature {error.signature if error else None}]")
     parts = [f"{name}: ok"]
-    model = result.get("model") or {}
-    if model.get("size_bytes") is not None:
-        parts.append(f"{model['size_bytes'] / 1e6:.2f} MB, {model.get('num_ops')} ops, "
-                     f"{model.get('transposes')} transposes")
-    validation = result.get("validation") or {}
-    if validation.get("rel_error") is not None:
-        parts.append(f"rel error {validation['rel_error']:.2g}, cosine {validation['cosine']:.6f}")
-    threads = (result.get("benchmark") or {}).get("threads") or {}
-    if threads:
-        parts.append(", ".join(f"{t}t {s['median_ms']:.2f} ms" for t, s in threads.items()))
-    artifact = result.get("artifact") or {}
-    if artifact.get("version") is not None:
-        unchanged = " (unchanged)" if artifact.get("unchanged") else ""
-        parts.append(f"{artifact['name']}@{artifact['version']}{unchanged}")
+    if result.model is not None:
+        parts.append(f"{result.model.size_bytes / 1e6:.2f} MB, {result.model.num_ops} ops, "
+                     f"{result.model.transposes} transposes")
+    if result.validation is not None:
+        parts.append(f"rel error {result.validation.rel_error:.2g}, "
+                     f"cosine {result.validation.cosine:.6f}")
+    if result.benchmark is not None and result.benchmark.threads:
+        parts.append(", ".join(f"{t}t {s.median_ms:.2f} ms"
+                               for t, s in result.benchmark.threads.items()))
+    artifact = result.artifact
+    if artifact is not None and artifact.version is not None:
+        unchanged = " (unchanged)" if artifact.unchanged else ""
+        parts.append(f"{artifact.name}@{artifact.version}{unchanged}")
     return " | ".join(parts)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from edgebatch.batch.result import ErrorRecord
+
 _NORMALISE = [
     (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),  # object addresses
     (re.compile(r'File "[^"]*", line \d+'), "File ?"),  # traceback lines
@@ -35,9 +37,10 @@ def error_signature(error: BaseException) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def error_record(error: BaseException) -> dict:
-    """{"class", "message", "signature"} for result.json and the registry's run record."""
+def error_record(error: BaseException) -> ErrorRecord:
+    """The error as result.json and the registry's run record keep it."""
     message = str(error) or repr(error)
     if len(message) > MESSAGE_LIMIT:
         message = message[:MESSAGE_LIMIT] + " …"
-    return {"class": type(error).__name__, "message": message, "signature": error_signature(error)}
+    return ErrorRecord(error_class=type(error).__name__, message=message,
+                       signature=error_signature(error))

@@ -8,6 +8,8 @@ multirun-end callback (sweeps, suites), read by `edgebatch.cli.main`.
 
 from __future__ import annotations
 
+from edgebatch.batch.result import JobResult
+
 _status = 0
 EXIT_CONFIG_ERROR = 2
 
@@ -28,11 +30,10 @@ def exit_code() -> int:
     return _status
 
 
-def job_status(result: dict) -> int:
+def job_status(result: JobResult) -> int:
     """The exit status one job's result calls for."""
-    if result.get("status") == "ok":
+    if result.status == "ok":
         return 0
-    error = result.get("error") or {}
-    if result.get("stage") == "recipe" and error.get("class") == "RecipeError":
+    if result.stage == "recipe" and result.error and result.error.error_class == "RecipeError":
         return EXIT_CONFIG_ERROR
     return 1

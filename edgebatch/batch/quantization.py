@@ -1,7 +1,8 @@
 """The quantize stage: a recipe's `quant` node turned into what `convert` takes.
 
 kind=preset: a converter-side preset of edgebatch.quantize (fp16, drq, int8,
-weight_only_int8); int8 gets a representative dataset from the calibration inputs.
+weight_only_int8); int8 gets a representative dataset from the calibration inputs
+the build stage drew.
 kind=pt2e: each signature's module goes through torchao's PT2E flow (export, prepare,
 calibrate, convert) with edgebatch's PT2EQuantizer; the float module is kept as the
 validation reference.
@@ -17,14 +18,6 @@ from edgebatch.recipe.build import BuiltSignature
 log = logging.getLogger(__name__)
 
 
-def calibration_sets(signatures: Sequence[BuiltSignature], quant) -> list[list[tuple[tuple, dict]]]:
-    """Seeded calibration inputs per signature (batch i drawn with seed `calibration.seed + i`)."""
-    return [
-        [sig.draw(quant.calibration.seed + i) for i in range(quant.calibration.batches)]
-        for sig in signatures
-    ]
-
-
 def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]:
     """Return (quant_config for convert, settings for result["quantization"])."""
     kind = _value(quant.kind)
@@ -36,7 +29,7 @@ def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]
         info |= {"preset": preset}
         dataset = None
         if preset == "int8":
-            dataset = _representative_dataset(signatures, calibration_sets(signatures, quant))
+            dataset = _representative_dataset(signatures)
             info |= {"calibration_batches": quant.calibration.batches, "int8_io": quant.int8_io}
         config = QuantConfig.from_preset(preset, representative_dataset=dataset,
                                          int8_io=quant.int8_io)
@@ -56,11 +49,11 @@ def _value(x):
     return getattr(x, "value", x)
 
 
-def _representative_dataset(signatures: Sequence[BuiltSignature], dataset):
+def _representative_dataset(signatures: Sequence[BuiltSignature]):
     """A TFLite representative dataset over every signature's calibration batches."""
     from edgebatch.quantize.presets import dataset_from_samples
 
-    generators = [dataset_from_samples(batches, sig.name) for sig, batches in zip(signatures, dataset)]
+    generators = [dataset_from_samples(sig.calibration_inputs, sig.name) for sig in signatures]
 
     def generate():
         for generator in generators:
@@ -73,13 +66,14 @@ def _pt2e(signatures: Sequence[BuiltSignature], quant):
     from edgebatch.quantize.pt2e import pt2e_quantize
 
     quant_config = None
-    for sig, batches in zip(signatures, calibration_sets(signatures, quant)):
+    for sig in signatures:
         quantized, quant_config = pt2e_quantize(
             sig.module, sig.args, sig.kwargs, is_per_channel=quant.pt2e.per_channel,
-            is_dynamic=quant.pt2e.dynamic, calibration_data=batches,
+            is_dynamic=quant.pt2e.dynamic, calibration_data=sig.calibration_inputs,
         )
         sig.float_module, sig.module = sig.module, quantized
-        log.info("signature '%s': PT2E-quantized (%d calibration batches)", sig.name, len(batches))
+        log.info("signature '%s': PT2E-quantized (%d calibration batches)", sig.name,
+                 len(sig.calibration_inputs))
     quant_config.int8_io = quant.int8_io
     return quant_config
 

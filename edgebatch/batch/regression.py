@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edgebatch.batch.job import flat_metrics
+from edgebatch.batch.result import JobResult
+from edgebatch.metrics import is_number
 from edgebatch.errors import RegistryError
 
 
@@ -61,10 +62,6 @@ def _latency_key(metrics: dict) -> str | None:
     return min(keys, key=lambda k: int(k.removeprefix("latency_ms_").removesuffix("t")), default=None)
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
 def run_checks(baseline: dict, current: dict, thresholds) -> list[dict]:
     rows = []
     for check in checks_for(thresholds, _latency_key(current)):
@@ -72,7 +69,7 @@ def run_checks(baseline: dict, current: dict, thresholds) -> list[dict]:
         row = {"metric": check.metric, "baseline": b, "current": c, "delta": None,
                "relative": None, "threshold": check.threshold, "regressed": False,
                "improved": False}
-        if _is_number(b) and _is_number(c):
+        if is_number(b) and is_number(c):
             row["delta"] = c - b
             row["relative"] = (c - b) / abs(b) if b else None
             row["regressed"] = bool(check.regressed(b, c))
@@ -81,19 +78,19 @@ def run_checks(baseline: dict, current: dict, thresholds) -> list[dict]:
     return rows
 
 
-def compare(registry, result: dict, suite) -> dict:
+def compare(registry, result: JobResult, suite) -> dict:
     """One job's comparison record (see the module docstring for the statuses)."""
-    name = result.get("name") or "unnamed"
-    artifact = result.get("artifact") or {}
-    error = result.get("error")
+    name = result.name or "unnamed"
+    artifact = result.artifact
+    error = result.error
     comparison = {
         "name": name,
-        "recipe": result.get("recipe"),
+        "recipe": result.recipe,
         "status": None,
         "baseline": None,
-        "current": {"status": result.get("status"), "version": artifact.get("version")},
+        "current": {"status": result.status, "version": artifact.version if artifact else None},
         "checks": [],
-        "error": {**error, "stage": result.get("stage")} if error else None,
+        "error": ({**error.model_dump(by_alias=True), "stage": result.stage} if error else None),
         "last_good_version": None,
         "failing_since": None,
     }
@@ -104,13 +101,13 @@ def compare(registry, result: dict, suite) -> dict:
     good = next((r for r in runs if r.status == "ok" and r.artifact_version), None)
     comparison["last_good_version"] = good.artifact_version if good else None
 
-    if result.get("status") != "ok":
+    if result.status != "ok":
         streak = []
         for run in runs:
             if run.status != "failed":
                 break
             streak.append(run)
-        comparison["failing_since"] = streak[-1].started_at if streak else result.get("started_at")
+        comparison["failing_since"] = streak[-1].started_at if streak else result.started_at
         if baseline is None:
             comparison["status"] = "failed"
         else:
@@ -123,14 +120,14 @@ def compare(registry, result: dict, suite) -> dict:
     if baseline is None:
         comparison["status"] = "new"
         return comparison
-    checks = run_checks(baseline.metrics, flat_metrics(result), suite.thresholds)
+    checks = run_checks(baseline.metrics, result.flat_metrics(), suite.thresholds)
     comparison["checks"] = checks
-    previous = runs[1] if len(runs) > 1 and runs[0].run_id == result.get("run_id") else None
+    previous = runs[1] if len(runs) > 1 and runs[0].run_id == result.run_id else None
     if any(c["regressed"] for c in checks):
         comparison["status"] = "regressed"
     elif previous is not None and previous.status == "failed":
         comparison["status"] = "fixed"
-    elif artifact.get("sha256") == baseline.sha256:
+    elif artifact is not None and artifact.sha256 == baseline.sha256:
         comparison["status"] = "unchanged"
     elif any(c["improved"] for c in checks):
         comparison["status"] = "improved"

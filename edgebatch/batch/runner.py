@@ -19,10 +19,10 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from edgebatch.batch.failures import error_record
-from edgebatch.batch.job import (
-    RESULT_FILE, RUNNING, finish, new_result, now_iso, resolved_config, run_job, write_result,
-)
+from edgebatch.batch.job import finish, new_result, now_iso, run_job
 from edgebatch.batch.job_key import job_key
+from edgebatch.batch.result import RESULT_FILE, JobResult, ProcessRecord
+from edgebatch.batch.stages import resolved_config
 from edgebatch.batch.supervisor import ChildExit, python_argv, supervise
 from edgebatch.recipe.checks import check_values
 from edgebatch.errors import JobAbortedError, JobCrashError, JobMemoryError, JobTimeoutError
@@ -31,10 +31,9 @@ log = logging.getLogger("edgebatch.batch")
 
 SPEC_FILE = "job.json"  # what the child runs
 LOG_FILE = "job.log"  # everything the child printed
-FINISHED = ("ok", "failed")
 
 
-def run(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) -> dict:
+def run(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) -> JobResult:
     """Run one job into `out_dir` and return its result; never raises for the job's failure."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -46,30 +45,30 @@ def run(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) -> d
     if cfg.resume:
         finished = finished_result(out_dir, job_key(config))
         if finished is not None:
-            log.info("[%s] resumed: finished before (%s), not run again", finished["name"],
-                     finished["status"])
+            log.info("[%s] resumed: finished before (%s), not run again", finished.name,
+                     finished.status)
             return finished
     if cfg.runner.isolation.value == "inline":
         return run_job(cfg, out_dir, recipe=recipe)
     return _run_in_child(cfg, config, out_dir, recipe)
 
 
-def finished_result(out_dir: Path, key: str) -> dict | None:
+def finished_result(out_dir: Path, key: str) -> JobResult | None:
     """The job directory's result if it finished with the same job key."""
     result = read_result(out_dir)
-    if result and result.get("status") in FINISHED and result.get("job_key") == key:
+    if result is not None and result.finished and result.job_key == key:
         return result
     return None
 
 
-def read_result(out_dir: Path) -> dict | None:
+def read_result(out_dir: Path) -> JobResult | None:
     try:
-        return json.loads((out_dir / RESULT_FILE).read_text())
+        return JobResult.read(out_dir)
     except (OSError, ValueError):
         return None
 
 
-def _run_in_child(cfg: DictConfig, config: dict, out_dir: Path, recipe: str | None) -> dict:
+def _run_in_child(cfg: DictConfig, config: dict, out_dir: Path, recipe: str | None) -> JobResult:
     spec = out_dir / SPEC_FILE
     spec.write_text(json.dumps({"config": config, "recipe": recipe, "out_dir": str(out_dir)}))
     (out_dir / RESULT_FILE).unlink(missing_ok=True)  # an earlier run's result is not this one's
@@ -79,25 +78,24 @@ def _run_in_child(cfg: DictConfig, config: dict, out_dir: Path, recipe: str | No
         timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, echo=sys.stderr,
     )
     result = read_result(out_dir)
-    finished = result is not None and result.get("status") in FINISHED
-    if not finished or child.cause is not None:
+    if result is None or not result.finished or child.cause is not None:
         result = _aborted(cfg, config, result, child, out_dir, recipe)
-    result["process"] = _process_record(child, cfg)
-    write_result(result, out_dir)
+    result.process = _process_record(child, cfg)
+    result.write(out_dir)
     return result
 
 
-def _aborted(cfg: DictConfig, config: dict, partial: dict | None, child: ChildExit,
-             out_dir: Path, recipe: str | None) -> dict:
+def _aborted(cfg: DictConfig, config: dict, partial: JobResult | None, child: ChildExit,
+             out_dir: Path, recipe: str | None) -> JobResult:
     """The failed result of a job whose process ended before the job did."""
-    result = partial or {**new_result(recipe), "name": config.get("artifact_name"),
-                         "config": config, "job_key": job_key(config)}
-    stage = result.get("stage") if result.get("status") == RUNNING else None
-    stage = stage or "startup"
+    result = partial or new_result(recipe).model_copy(update={
+        "name": config.get("artifact_name"), "config": config, "job_key": job_key(config)})
+    stage = (result.stage if not result.finished else None) or "startup"
     error = abort_error(child, cfg, stage, out_dir / LOG_FILE)
-    result.update(status="failed", stage=stage, error=error_record(error), finished_at=now_iso())
-    result["error"]["log_tail"] = child.log_tail
-    log.error("[%s] FAILED at %s: %s: %s", result["name"], stage, type(error).__name__, error)
+    result.status, result.stage, result.finished_at = "failed", stage, now_iso()
+    result.error = error_record(error)
+    result.error.log_tail = child.log_tail
+    log.error("[%s] FAILED at %s: %s: %s", result.name, stage, type(error).__name__, error)
     finish(cfg, result, out_dir)
     return result
 
@@ -118,8 +116,8 @@ def abort_error(child: ChildExit, cfg: DictConfig, stage: str, log_path: Path) -
                          f"'{stage}' without a result; its log: {log_path}")
 
 
-def _process_record(child: ChildExit, cfg: DictConfig) -> dict:
-    return {"isolation": "process", "returncode": child.returncode, "signal": child.signal_name,
-            "limit_hit": child.cause, "seconds": round(child.seconds, 3),
-            "peak_rss_mb": child.peak_rss_mb, "timeout_s": cfg.runner.timeout_s,
-            "memory_mb": cfg.runner.memory_mb}
+def _process_record(child: ChildExit, cfg: DictConfig) -> ProcessRecord:
+    return ProcessRecord(isolation="process", returncode=child.returncode,
+                         signal=child.signal_name, limit_hit=child.cause,
+                         seconds=round(child.seconds, 3), peak_rss_mb=child.peak_rss_mb,
+                         timeout_s=cfg.runner.timeout_s, memory_mb=cfg.runner.memory_mb)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgebatch.errors import RecipeError, ValidationError
+from edgebatch.metrics import error_metrics
 
 Outputs = dict[str, np.ndarray]  # output name -> array, for one call
 
@@ -59,22 +60,9 @@ def _float(value) -> np.ndarray:
     return np.asarray(value).astype(np.float64)
 
 
-def metrics(reference: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -> dict:
+def output_metrics(reference: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -> dict:
     """Error metrics of one output over all inputs (arrays paired by input)."""
-    ref = np.concatenate([np.ravel(r) for r in reference])
-    got = np.concatenate([np.ravel(a) for a in actual])
-    diff = np.abs(got - ref)
-    max_ref = float(np.max(np.abs(ref))) if ref.size else 0.0
-    max_abs = float(diff.max()) if diff.size else 0.0
-    norms = float(np.linalg.norm(ref) * np.linalg.norm(got))
-    return {
-        "max_abs": max_abs,
-        "mean_abs": float(diff.mean()) if diff.size else 0.0,
-        "rel_error": max_abs / max_ref if max_ref > 0 else (0.0 if max_abs == 0 else math.inf),
-        "rmse": float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0,
-        "cosine": float(np.dot(ref, got) / norms) if norms > 0 else (1.0 if max_abs == 0 else 0.0),
-        "max_ref": max_ref,
-    }
+    return {k: v for k, v in error_metrics(reference, actual).items() if k != "snr_db"}
 
 
 def passes(m: dict, tol: Tolerance) -> bool:
@@ -159,5 +147,5 @@ def compare(
                         f"signature '{name}', output '{key}': shape {got_shape} differs "
                         f"from PyTorch's {ref_shape}"
                     )
-            per_output[label] = metrics(ref_arrays, [g[key] for g in gots])
+            per_output[label] = output_metrics(ref_arrays, [g[key] for g in gots])
     return {**summarize(per_output, tol), "n_inputs": len(input_sets[0]) if input_sets else 0}

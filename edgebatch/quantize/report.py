@@ -27,6 +27,7 @@ from edgebatch._imports import tensorflow
 tensorflow()
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 
+from edgebatch import metrics  # noqa: E402
 from edgebatch.inspect import TYPE_NAMES, is_constant, op_name, summarize  # noqa: E402
 
 _INT_ACTIVATIONS = {"int8", "uint8", "int16"}
@@ -104,22 +105,8 @@ def op_kinds(flatbuffer: bytes) -> dict[str, dict[str, int]]:
 
 
 def error_metrics(reference: Iterable, actual: Iterable) -> dict[str, float]:
-    """max/mean abs error, cosine similarity and SNR (dB) of `actual` against `reference`
-    (arrays or lists of arrays, compared as one flattened vector)."""
-    ref = np.concatenate([np.asarray(r, np.float64).ravel() for r in _leaves(reference)])
-    act = np.concatenate([np.asarray(a, np.float64).ravel() for a in _leaves(actual)])
-    if ref.shape != act.shape:
-        raise ValueError(f"outputs differ in size: {ref.shape} vs {act.shape}")
-    diff = act - ref
-    norms = np.linalg.norm(ref) * np.linalg.norm(act)
-    noise = float(np.sum(diff * diff))
-    signal = float(np.sum(ref * ref))
-    return {
-        "max_abs": float(np.max(np.abs(diff))) if diff.size else 0.0,
-        "mean_abs": float(np.mean(np.abs(diff))) if diff.size else 0.0,
-        "cosine": float(ref @ act / norms) if norms > 0 else float(np.array_equal(ref, act)),
-        "snr_db": float(10 * np.log10(signal / noise)) if noise > 0 else float("inf"),
-    }
+    """edgebatch.metrics.error_metrics over nested outputs (tensors, arrays, lists, dicts)."""
+    return metrics.error_metrics(_leaves(reference), _leaves(actual))
 
 
 def _leaves(value) -> list:

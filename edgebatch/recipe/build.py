@@ -35,15 +35,27 @@ class SignaturePlan:
     inputs_path: str
 
 
+Inputs = tuple[tuple, dict]  # one call's (args, kwargs)
+
+
+@dataclass(frozen=True)
+class InputDraws:
+    """Which seeded input sets a job needs beyond the sample: input i is drawn with seed i."""
+
+    validation_seeds: tuple[int, ...] = ()
+    calibration_seeds: tuple[int, ...] = ()
+
+
 @dataclass
 class BuiltSignature:
-    """A module ready to convert, its sample inputs, and how to draw more of them."""
+    """A module ready to convert with every input set the job uses, drawn once."""
 
     name: str
     module: Any  # torch.nn.Module
-    args: tuple
+    args: tuple  # the sample inputs (export, benchmark)
     kwargs: dict
-    inputs: dict[str, Any] = field(repr=False)  # the InputsConfig as a plain dict
+    validation_inputs: list[Inputs] = field(default_factory=list, repr=False)
+    calibration_inputs: list[Inputs] = field(default_factory=list, repr=False)
     channels_last: tuple[int, ...] = ()  # positional inputs moved to channels-last
     float_module: Any = None  # the float module when `module` was quantized in PyTorch
 
@@ -52,14 +64,12 @@ class BuiltSignature:
         """The float PyTorch module every converted output is compared with."""
         return self.float_module if self.float_module is not None else self.module
 
-    def draw(self, seed: int) -> tuple[tuple, dict]:
-        """Inputs drawn like the sample inputs, from `seed`, in the converted model's layout."""
-        args, kwargs = _draw_inputs(self.inputs, seed)
-        return self._to_layout(args), kwargs
-
     def set_channels_last(self, indices: tuple[int, ...]) -> None:
+        """Move every input set's positional inputs `indices` to channels-last."""
         self.channels_last = tuple(indices)
         self.args = self._to_layout(self.args)
+        self.validation_inputs = [(self._to_layout(a), k) for a, k in self.validation_inputs]
+        self.calibration_inputs = [(self._to_layout(a), k) for a, k in self.calibration_inputs]
 
     def _to_layout(self, args: tuple) -> tuple:
         return tuple(
@@ -152,17 +162,27 @@ def _check_layout(cfg: DictConfig, plans: list[SignaturePlan]) -> None:
 # --- building (torch) ----------------------------------------------------------------
 
 
-def build(plans: list[SignaturePlan]) -> list[BuiltSignature]:
+def build(plans: list[SignaturePlan], draws: InputDraws = InputDraws()) -> list[BuiltSignature]:
     """Instantiate, wrap and feed each signature; modules built from the same model node
-    are built once and shared."""
+    are built once and shared. Inputs stored in a file are one validation input."""
     modules: dict[str, Any] = {}
     built = []
     for p in plans:
         if p.model_path not in modules:
             modules[p.model_path] = instantiate_model(p.model, p.model_path)
         module = wrap(modules[p.model_path], p.wrapper, p.wrapper_path)
-        args, kwargs = _draw_inputs(p.inputs, p.inputs["seed"], path=p.inputs_path)
-        built.append(BuiltSignature(p.name, module, args, kwargs, p.inputs))
+
+        def draw(seed: int, p=p) -> Inputs:
+            return _draw_inputs(p.inputs, seed, path=p.inputs_path)
+
+        validation_seeds = draws.validation_seeds
+        if p.inputs.get("file") is not None:
+            validation_seeds = validation_seeds[:1]
+        built.append(BuiltSignature(
+            p.name, module, *draw(p.inputs["seed"]),
+            validation_inputs=[draw(seed) for seed in validation_seeds],
+            calibration_inputs=[draw(seed) for seed in draws.calibration_seeds],
+        ))
     return built
 
 

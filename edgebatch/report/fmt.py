@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from edgebatch.metrics import is_number
+
 DASH = "—"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def value(x: Any) -> str:
@@ -27,7 +25,7 @@ def value(x: Any) -> str:
 
 def decimal(x: Any, places: int = 2) -> str:
     """Times and sizes: fixed decimals, or 2 significant digits where those would show 0."""
-    if not _is_number(x):
+    if not is_number(x):
         return value(x)
     if x != 0 and abs(x) < 10**-places:
         return f"{x:.2g}"
@@ -36,24 +34,24 @@ def decimal(x: Any, places: int = 2) -> str:
 
 def cosine(x: Any) -> str:
     """Cosine similarity needs its digits after 0.99: six decimals."""
-    return f"{x:.6f}" if _is_number(x) and math.isfinite(x) else value(x)
+    return f"{x:.6f}" if is_number(x) and math.isfinite(x) else value(x)
 
 
 def megabytes(size_bytes: Any) -> str:
     """Bytes as MB (10^6 bytes), two decimals."""
-    return f"{size_bytes / 1e6:.2f}" if _is_number(size_bytes) else value(size_bytes)
+    return f"{size_bytes / 1e6:.2f}" if is_number(size_bytes) else value(size_bytes)
 
 
 def size(size_bytes: Any) -> str:
     """Bytes spelled out and in MB: '11,689,512 B (11.69 MB)'."""
-    if not _is_number(size_bytes):
+    if not is_number(size_bytes):
         return value(size_bytes)
     return f"{int(size_bytes):,} B ({megabytes(size_bytes)} MB)"
 
 
 def percent(fraction: Any) -> str:
     """A relative change as a signed percentage: 0.123 → '+12.3%'."""
-    return f"{fraction * 100:+.1f}%" if _is_number(fraction) and math.isfinite(fraction) else value(fraction)
+    return f"{fraction * 100:+.1f}%" if is_number(fraction) and math.isfinite(fraction) else value(fraction)
 
 
 def verdict(passed: Any) -> str:
@@ -70,6 +68,3 @@ def one_line(text: Any, limit: int = 160) -> str:
     first = lines[0] if lines else ""
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
-
-def short_hash(digest: Any, length: int = 12) -> str:
-    return str(digest)[:length] if digest else DASH

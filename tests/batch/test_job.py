@@ -22,7 +22,7 @@ FAST = ["validation.n_inputs=2", "benchmark.threads=[1]", "benchmark.warmup=1", 
 
 def run(tmp_path, recipe, *overrides, job="job"):
     cfg = compose_config([f"+recipe={recipe}", f"paths.root={tmp_path}", *FAST, *overrides])
-    return run_job(cfg, tmp_path / job, recipe=recipe), tmp_path / job
+    return run_job(cfg, tmp_path / job, recipe=recipe).to_dict(), tmp_path / job  # as on disk
 
 
 def user_module(target: str, shape: str = "[1,8]") -> list[str]:

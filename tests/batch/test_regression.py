@@ -7,8 +7,8 @@ import json
 import pytest
 
 from edgebatch.batch.callbacks import finish_sweep
-from edgebatch.batch.job import flat_metrics
 from edgebatch.batch.regression import compare
+from edgebatch.batch.result import ArtifactRecord, JobResult
 from edgebatch.registry import Registry
 from tests.recipe.compose import compose_config
 
@@ -21,11 +21,14 @@ def result(name, *, status="ok", size=1000, ops=10, transposes=1, rel_error=1e-6
         "name": name, "recipe": name, "status": status, "stage": None, "error": None,
         "config": {"quant": {"name": "none"}, "layout": {"name": "nchw"}},
         "model": {"size_bytes": size, "num_ops": ops, "transposes": transposes, "gather_nd": 0,
-                  "int8_weights": 0},
+                  "int8_weights": 0, "uses_flex": False, "ops": {}, "weight_dtypes": {},
+                  "activation_dtypes": {}, "ops_on_constants": [], "signatures": []},
         "validation": {"max_abs": rel_error, "mean_abs": rel_error / 2, "rel_error": rel_error,
-                       "rmse": rel_error, "cosine": cosine, "passed": True},
+                       "rmse": rel_error, "cosine": cosine, "passed": True, "atol": 0.0,
+                       "rtol": 1e-4, "min_cosine": None, "n_inputs": 1, "outputs": {}},
         "conversion": {"seconds": 1.0, "peak_rss_mb": 100.0},
-        "benchmark": {"threads": {"1": {"median_ms": latency, "p90_ms": latency, "runs": 5}}},
+        "benchmark": {"signature": "serving_default", "delegate": "XNNPACK",
+                      "threads": {"1": {"median_ms": latency, "p90_ms": latency, "runs": 5}}},
         "artifact": None, "run_id": run_id or f"{name}-{status}-{size}-{latency}",
         "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:00:01+00:00",
     }
@@ -33,19 +36,20 @@ def result(name, *, status="ok", size=1000, ops=10, transposes=1, rel_error=1e-6
         res.update(stage="convert", model=None, validation=None, benchmark=None,
                    error={"class": "UnsupportedOpError", "message": "no lowering for aten.x",
                           "signature": "abcd" * 4})
+    res = JobResult.model_validate(res)
     if registry is not None:  # what the job itself does: put (when ok), then record the run
         version = None
         if status == "ok":
             artifact = registry.put(name, TFLITE + payload + name.encode() + str(size).encode(),
-                                    recipe={}, metrics=flat_metrics(res), tool_versions={},
-                                    run_id=res["run_id"])
+                                    recipe={}, metrics=res.flat_metrics(), tool_versions={},
+                                    run_id=res.run_id)
             version = artifact.version
-            res["artifact"] = {"name": name, "version": version, "sha256": artifact.sha256,
-                               "path": str(artifact.path)}
-        registry.record_run(res["run_id"], name, status=status, stage=res["stage"],
+            res.artifact = ArtifactRecord(name=name, version=version, sha256=artifact.sha256,
+                                          path=str(artifact.path))
+        registry.record_run(res.run_id, name, status=status, stage=res.stage,
                             error_class=None, error_signature=None, error_message=None,
-                            artifact_version=version, started_at=res["started_at"],
-                            finished_at=res["finished_at"], config={})
+                            artifact_version=version, started_at=res.started_at,
+                            finished_at=res.finished_at, config={})
     return res
 
 
@@ -61,7 +65,7 @@ def nightly(tmp_path):
 
 def baseline(registry, name, **kwargs):
     res = result(name, registry=registry, run_id=f"{name}-baseline", **kwargs)
-    registry.set_alias(name, res["artifact"]["version"], "baseline")
+    registry.set_alias(name, res.artifact.version, "baseline")
     return res
 
 
@@ -134,7 +138,7 @@ def test_finish_sweep_exits_non_zero_on_regression_and_promote_moves_the_baselin
                               "promote=true"])
     results = [result("b", registry=registry, size=2000, run_id="b-again", payload=b"2")]
     assert finish_sweep(promote, results, sweep) == 0
-    assert registry.aliases("b") == {"baseline": results[0]["artifact"]["version"]}
+    assert registry.aliases("b") == {"baseline": results[0].artifact.version}
 
 
 def test_plain_sweeps_fail_on_any_failure(registry, tmp_path):

@@ -15,7 +15,7 @@ from edgebatch.errors import RecipeError, ValidationError
 def test_metrics_of_a_known_difference():
     ref = [np.array([1.0, -2.0, 4.0])]
     got = [np.array([1.0, -2.0, 4.5])]
-    m = v.metrics(ref, got)
+    m = v.output_metrics(ref, got)
     assert m["max_abs"] == pytest.approx(0.5)
     assert m["mean_abs"] == pytest.approx(0.5 / 3)
     assert m["rel_error"] == pytest.approx(0.5 / 4)
@@ -30,7 +30,7 @@ def test_metrics_of_a_known_difference():
      (v.Tolerance(0.0, 0.2, min_cosine=0.99999), False)],
 )
 def test_verdict_is_relative_to_the_reference_magnitude(tol, passed):
-    m = v.metrics([np.array([1.0, -2.0, 4.0])], [np.array([1.0, -2.0, 4.5])])
+    m = v.output_metrics([np.array([1.0, -2.0, 4.0])], [np.array([1.0, -2.0, 4.5])])
     assert v.passes(m, tol) is passed
 
 

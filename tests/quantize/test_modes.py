@@ -143,7 +143,8 @@ def test_report_separates_quantization_from_conversion(cnn, float_model):
     assert data["size_ratio"] < 0.7 and data["int8_weights"] >= 4  # tiny model: mostly overhead
     assert data["op_kinds"]["int8"] >= 5 and data["op_kinds"]["quantize"] == 1
     for key in ("float_vs_tflite", "float_vs_quantized", "quantized_vs_tflite"):
-        assert set(data[key]) == {"max_abs", "mean_abs", "cosine", "snr_db"}
+        assert set(data[key]) == {"max_abs", "mean_abs", "rel_error", "rmse", "cosine", "snr_db",
+                                  "max_ref"}  # edgebatch.metrics, as validation reports them
     # conversion error is well below quantization error
     assert data["quantized_vs_tflite"]["snr_db"] > data["float_vs_quantized"]["snr_db"]
     text = report.to_markdown()

@@ -11,18 +11,20 @@ from edgebatch.recipe import build
 from tests.recipe.compose import compose_config
 
 
-def built(overrides):
-    return build.build(build.plan(compose_config(overrides)))
+def built(overrides, draws=build.InputDraws()):
+    return build.build(build.plan(compose_config(overrides)), draws)
 
 
 def test_single_signature_default_name_and_seeded_inputs():
-    (sig,) = built(["+recipe=tiny_cnn"])
+    draws = build.InputDraws(validation_seeds=(1234, 0), calibration_seeds=(0, 1, 2))
+    (sig,) = built(["+recipe=tiny_cnn"], draws)
     assert sig.name == build.DEFAULT_SIGNATURE
     assert sig.args[0].shape == (1, 3, 32, 32)
-    again, _ = sig.draw(1234)
+    (again, _), (other, _) = sig.validation_inputs
     assert torch.equal(again[0], sig.args[0])  # the sample input is seed inputs.seed
-    other, _ = sig.draw(0)
     assert not torch.equal(other[0], sig.args[0])
+    assert len(sig.calibration_inputs) == 3
+    assert torch.equal(sig.calibration_inputs[0][0][0], other[0])  # same seed, same input
 
 
 def test_multi_signature_shares_one_module_and_applies_wrappers():
@@ -46,15 +48,18 @@ def test_inputs_from_file_replace_args(tmp_path):
     path = tmp_path / "inputs.npz"
     data = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
     np.savez(path, data)
-    (sig,) = built(["+recipe=tiny_cnn", f"model.inputs.file={path}"])
+    (sig,) = built(["+recipe=tiny_cnn", f"model.inputs.file={path}"],
+                   build.InputDraws(validation_seeds=(0, 1, 2)))
     np.testing.assert_array_equal(sig.args[0].numpy(), data)
+    assert len(sig.validation_inputs) == 1  # the file holds one input set
 
 
 def test_channels_last_inputs_are_permuted_like_the_sample():
-    (sig,) = built(["+recipe=tiny_cnn"])
+    (sig,) = built(["+recipe=tiny_cnn"], build.InputDraws((5,), (6,)))
     sig.set_channels_last((0,))
     assert sig.args[0].shape == (1, 32, 32, 3)
-    assert sig.draw(5)[0][0].shape == (1, 32, 32, 3)
+    assert sig.validation_inputs[0][0][0].shape == (1, 32, 32, 3)
+    assert sig.calibration_inputs[0][0][0].shape == (1, 32, 32, 3)
 
 
 def test_weights_path_is_loaded(tmp_path):

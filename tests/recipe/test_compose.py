@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ValidationError as OmegaValidationError
 
-from edgebatch.batch.job import resolved_config
+from edgebatch.batch.stages import resolved_config
 from edgebatch.cli import config_error_line
 from edgebatch.recipe import artifact_name, build
 from edgebatch.recipe.schema import ModelConfig
