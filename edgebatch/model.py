@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from edgebatch._convert.signature import DEFAULT_SIGNATURE_NAME, input_names_and_values
-from edgebatch.errors import ModelLoadError
+from edgebatch._convert.signature import DEFAULT_SIGNATURE_NAME
+from edgebatch.call_inputs import signature_feeds
+from edgebatch.errors import InferenceError, ModelLoadError, UnknownSignatureError
+from edgebatch.verify import prepare_without_delegates, verify_model
 
 _OUTPUT_INDEX = re.compile(r"^output_(\d+)$")
-_TFLITE_IDENTIFIER = b"TFL3"
 
 
 def _interpreter_class():
@@ -23,10 +23,8 @@ def _interpreter_class():
     return Interpreter
 
 
-def _as_numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
+def _message(exc: BaseException) -> str:
+    return str(exc).strip().rstrip(".") or type(exc).__name__
 
 
 class TfLiteModel:
@@ -49,11 +47,16 @@ class TfLiteModel:
     def _get_interpreter(self):
         if self._interpreter is None:
             try:
-                self._interpreter = _interpreter_class()(
+                interpreter = _interpreter_class()(
                     model_content=self._flatbuffer, num_threads=self._num_threads
                 )
-            except Exception as exc:
-                raise ModelLoadError(f"LiteRT could not load the model: {exc}") from exc
+                interpreter.allocate_tensors()
+            except Exception as exc:  # LiteRT raises ValueError, RuntimeError, ...
+                raise ModelLoadError(
+                    f"LiteRT could not load the model: {_message(exc)}. The model is damaged, "
+                    "or needs ops or schema features this LiteRT version lacks."
+                ) from exc
+            self._interpreter = interpreter
         return self._interpreter
 
     def signature_names(self) -> list[str]:
@@ -62,7 +65,7 @@ class TfLiteModel:
     def signature_io(self, signature_name: str = DEFAULT_SIGNATURE_NAME) -> dict[str, list[str]]:
         signatures = self._get_interpreter().get_signature_list()
         if signature_name not in signatures:
-            raise KeyError(
+            raise UnknownSignatureError(
                 f"no signature '{signature_name}'; the model has {sorted(signatures)}"
             )
         return signatures[signature_name]
@@ -70,26 +73,36 @@ class TfLiteModel:
     def _runner(self, signature_name: str):
         if signature_name not in self._runners:
             self.signature_io(signature_name)
-            self._runners[signature_name] = self._get_interpreter().get_signature_runner(
-                signature_name
-            )
+            try:
+                runner = self._get_interpreter().get_signature_runner(signature_name)
+            except Exception as exc:
+                raise ModelLoadError(
+                    f"LiteRT could not set up signature '{signature_name}': {_message(exc)}"
+                ) from exc
+            self._runners[signature_name] = runner
         return self._runners[signature_name]
+
+    def _prepare(self) -> None:
+        """Set up the interpreter and every signature now, so a bad model fails typed."""
+        interpreter = self._get_interpreter()
+        try:
+            names = list(interpreter.get_signature_list())
+        except Exception as exc:
+            raise ModelLoadError(f"LiteRT could not read the signatures: {_message(exc)}") from exc
+        for name in names:
+            self._runner(name)
 
     def __call__(self, *args, signature_name: str = DEFAULT_SIGNATURE_NAME, **kwargs):
         runner = self._runner(signature_name)
-        details = runner.get_input_details()
-        feeds = {}
-        for name, value in input_names_and_values(args, kwargs):
-            if name not in details:
-                raise TypeError(
-                    f"signature '{signature_name}' has no input '{name}'; "
-                    f"its inputs are {sorted(details)}"
-                )
-            feeds[name] = _as_numpy(value).astype(details[name]["dtype"], copy=False)
-        missing = set(details) - set(feeds)
-        if missing:
-            raise TypeError(f"missing inputs for signature '{signature_name}': {sorted(missing)}")
-        outputs = runner(**feeds)
+        feeds = signature_feeds(signature_name, runner.get_input_details(), args, kwargs)
+        try:
+            outputs = runner(**feeds)
+        except Exception as exc:  # the inputs passed the checks: the model is at fault
+            raise InferenceError(
+                f"LiteRT failed to run signature '{signature_name}': {_message(exc)}. "
+                "The inputs match the signature; if the model came from edgebatch.convert, "
+                "edgebatch.debug.find_culprits(module, args) finds the op that fails."
+            ) from exc
         return _arrange_outputs(outputs)
 
     def export(self, path: str | os.PathLike) -> Path:
@@ -109,12 +122,10 @@ class TfLiteModel:
         if not path.is_file():
             raise ModelLoadError(f"no such TFLite file: {path}")
         data = path.read_bytes()
-        if len(data) < 8 or data[4:8] != _TFLITE_IDENTIFIER:
-            raise ModelLoadError(
-                f"{path} is not a TFLite flatbuffer (missing the 'TFL3' identifier)"
-            )
+        verify_model(data, str(path))  # LiteRT would crash on some damaged files
+        prepare_without_delegates(data, str(path))
         model = cls(data)
-        model._get_interpreter()  # fail now, typed, on a corrupt file
+        model._prepare()
         return model
 
 

@@ -11,15 +11,25 @@ from typing import Any
 import torch
 
 from edgebatch._convert import tflite
+from edgebatch._convert.arguments import (
+    check_converter_flags,
+    check_module,
+    check_quant_config,
+    check_sample_inputs,
+)
+from edgebatch._convert.constant_size import check_constant_size
 from edgebatch._convert.export import export_module
 from edgebatch._convert.passes import run_passes
 from edgebatch._convert.signature import (
     DEFAULT_SIGNATURE_NAME,
     Signature,
     input_names_and_values,
+    none_outputs,
     output_names,
 )
 from edgebatch._convert.tf_graph import WeightStore, lower_program
+from edgebatch._convert.training_mode import in_training_mode, training_only_nodes
+from edgebatch.errors import InputError, LoweringError, TrainingModeError, UnsupportedOpError
 from edgebatch.model import TfLiteModel
 
 
@@ -39,12 +49,14 @@ class Converter:
         dynamic_shapes: Any = None,
     ) -> "Converter":
         if any(s.name == name for s in self._signatures):
-            raise ValueError(f"signature '{name}' is defined twice")
+            raise InputError(
+                f"signature '{name}' is defined twice; give each signature its own name")
+        check_module(module)
         if not isinstance(sample_args, (tuple, list)):
             sample_args = (sample_args,)
-        self._signatures.append(
-            Signature(name, module, tuple(sample_args), dict(sample_kwargs or {}), dynamic_shapes)
-        )
+        sample_args, sample_kwargs = tuple(sample_args), dict(sample_kwargs or {})
+        check_sample_inputs(name, sample_args, sample_kwargs)
+        self._signatures.append(Signature(name, module, sample_args, sample_kwargs, dynamic_shapes))
         return self
 
     def convert(
@@ -64,7 +76,9 @@ class Converter:
                 dynamic_shapes=dynamic_shapes,
             )
         if not self._signatures:
-            raise ValueError("nothing to convert: give a module or add a signature first")
+            raise InputError("nothing to convert: give a module or add a signature first")
+        check_quant_config(quant_config)
+        check_converter_flags(_ai_edge_converter_flags)
         flags = dict(_ai_edge_converter_flags or {})
         if quant_config is not None:
             flags = quant_config.converter_flags(flags)
@@ -98,10 +112,10 @@ def _stacklevel_outside_package() -> int:
 
 
 def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
-    # torch.export(...).module() always reports training mode (PT2E flows use it): skip those.
-    if sig.module.training and not isinstance(sig.module, torch.fx.GraphModule):
+    training = in_training_mode(sig.module)
+    if training:
         warnings.warn(
-            f"signature '{sig.name}': the module is in training mode; call .eval() first "
+            f"signature '{sig.name}': {training} is in training mode; call .eval() first "
             "unless you mean to convert training behaviour (dropout, batch statistics).",
             stacklevel=_stacklevel_outside_package(),
         )
@@ -109,9 +123,38 @@ def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
         sig.module, sig.sample_args, sig.sample_kwargs,
         dynamic_shapes=sig.dynamic_shapes, strict_export=strict_export,
     )
-    run_passes(program)  # layout (channels-last where it pays) and graph cleanup
-    names = [name for name, _ in input_names_and_values(sig.sample_args, sig.sample_kwargs)]
-    return lower_program(program, sig.name, names, output_names(program), weights)
+    check_constant_size(program, sig.name)
+    outputs = _checked_output_names(sig, program)
+    training_nodes = training_only_nodes(program)  # before the passes rewrite the graph
+    try:
+        run_passes(program)  # layout (channels-last where it pays) and graph cleanup
+        names = [name for name, _ in input_names_and_values(sig.sample_args, sig.sample_kwargs)]
+        return lower_program(program, sig.name, names, outputs, weights)
+    except (UnsupportedOpError, LoweringError) as exc:
+        if not (training and training_nodes):
+            raise
+        raise TrainingModeError(
+            f"signature '{sig.name}': {training} is in training mode, and its training-only "
+            f"ops ({', '.join(training_nodes[:3])}) do not convert; call module.eval() before "
+            f"converting.\n{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _checked_output_names(sig: Signature, program: torch.export.ExportedProgram) -> list[str]:
+    names, dropped = output_names(program), none_outputs(program)
+    if not names:
+        raise InputError(
+            f"signature '{sig.name}': {type(sig.module).__name__}.forward returns no tensor"
+            f"{' (only None)' if dropped else ''}; a TFLite model needs at least one output. "
+            "Return the tensors the model should compute."
+        )
+    if dropped:
+        warnings.warn(
+            f"signature '{sig.name}': outputs {dropped} are None; TFLite has no None outputs, "
+            "so the converted model leaves them out.",
+            stacklevel=_stacklevel_outside_package(),
+        )
+    return names
 
 
 def signature(name: str, module: torch.nn.Module, sample_args, sample_kwargs=None, *,

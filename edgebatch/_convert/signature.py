@@ -2,7 +2,8 @@
 
 Inputs are named `args_0..` over the flattened positional leaves, then the
 flattened kwarg paths (`mask`, `cache_0`, ...). Outputs are `output_0..`, or the
-flattened keys when the module returns a dict.
+flattened keys when the module returns a dict. None outputs are left out of the model;
+the others keep the names of their positions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch.export.graph_signature import OutputKind
 from torch.utils import _pytree as pytree
 
 DEFAULT_SIGNATURE_NAME = "serving_default"
@@ -48,12 +50,28 @@ def input_names_and_values(args: tuple, kwargs: dict | None) -> list[tuple[str, 
 
 
 def output_names(program: torch.export.ExportedProgram) -> list[str]:
-    """Names of the user outputs that are tensors or values (None outputs are dropped)."""
+    """Names of the user outputs that are not None (TFLite has no None output)."""
+    return [name for name, value in _named_outputs(program) if value is not None]
+
+
+def none_outputs(program: torch.export.ExportedProgram) -> list[str]:
+    """Names of the user outputs that are None, which the converted model leaves out."""
+    return [name for name, value in _named_outputs(program) if value is None]
+
+
+def _named_outputs(program: torch.export.ExportedProgram) -> list[tuple[str, Any]]:
+    """(name, graph value) of every user output leaf, None ones included."""
     out_spec = program.call_spec.out_spec
     structure = pytree.tree_unflatten(list(range(out_spec.num_leaves)), out_spec)
     if isinstance(structure, dict):
-        return [_path_name(path) for path, _ in pytree.tree_flatten_with_path(structure)[0]]
-    return [f"output_{i}" for i in range(out_spec.num_leaves)]
+        names = [_path_name(path) for path, _ in pytree.tree_flatten_with_path(structure)[0]]
+    else:
+        names = [f"output_{i}" for i in range(out_spec.num_leaves)]
+    output_node = next(n for n in reversed(program.graph.nodes) if n.op == "output")
+    values = [value for value, spec in zip(output_node.args[0],
+                                           program.graph_signature.output_specs)
+              if spec.kind == OutputKind.USER_OUTPUT]
+    return list(zip(names, values, strict=True))
 
 
 def _is_array(value) -> bool:
