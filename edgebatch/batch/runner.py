@@ -91,7 +91,7 @@ def _aborted(cfg: DictConfig, config: dict, partial: JobResult | None, child: Ch
     result = partial or new_result(recipe).model_copy(update={
         "name": config.get("artifact_name"), "config": config, "job_key": job_key(config)})
     stage = (result.stage if not result.finished else None) or "startup"
-    error = abort_error(child, cfg, stage, out_dir / LOG_FILE)
+    error = abort_error(child, cfg, stage)
     result.status, result.stage, result.finished_at = "failed", stage, now_iso()
     result.error = error_record(error)
     result.error.log_tail = child.log_tail
@@ -100,7 +100,7 @@ def _aborted(cfg: DictConfig, config: dict, partial: JobResult | None, child: Ch
     return result
 
 
-def abort_error(child: ChildExit, cfg: DictConfig, stage: str, log_path: Path) -> JobAbortedError:
+def abort_error(child: ChildExit, cfg: DictConfig, stage: str) -> JobAbortedError:
     if child.cause == "timeout":
         return JobTimeoutError(f"the job ran past runner.timeout_s={cfg.runner.timeout_s:g} s "
                                f"in stage '{stage}' and was stopped")
@@ -111,9 +111,9 @@ def abort_error(child: ChildExit, cfg: DictConfig, stage: str, log_path: Path) -
         what = signal.strsignal(-child.returncode) or child.signal_name
         hint = " (likely the kernel's out-of-memory killer)" if child.signal_name == "SIGKILL" else ""
         return JobCrashError(f"the job's process was killed by {child.signal_name} ({what}){hint} "
-                             f"in stage '{stage}'; its log: {log_path}")
+                             f"in stage '{stage}' (its output: {LOG_FILE})")
     return JobCrashError(f"the job's process exited with status {child.returncode} in stage "
-                         f"'{stage}' without a result; its log: {log_path}")
+                         f"'{stage}' without a result (its output: {LOG_FILE})")
 
 
 def _process_record(child: ChildExit, cfg: DictConfig) -> ProcessRecord:
