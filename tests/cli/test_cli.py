@@ -108,27 +108,23 @@ def test_an_out_of_range_value_is_a_config_error(tmp_path):
     assert (result["stage"], result["error"]["class"]) == ("recipe", "RecipeError")
 
 
-def test_smoke_suite(tmp_path):
-    proc = edgebatch("+suite=smoke", root=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    jobs = results(tmp_path / "multirun")
+def test_smoke_suite_twice_gives_the_same_bytes_and_one_version_each(tmp_path):
+    """Float, multi-signature and int8 recipes, run twice (the second time on joblib workers):
+    the same sha256 each, one version each in the registry, the second run says unchanged."""
+    first = edgebatch("+suite=smoke", f"hydra.sweep.dir={tmp_path / 'first'}", root=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    jobs = results(tmp_path / "first")
     assert sorted(r["recipe"] for r in jobs) == ["multi_signature", "tiny_cnn", "tiny_cnn_nhwc_int8"]
     assert all(r["status"] == "ok" for r in jobs)
-    sweep = sweep_dir(tmp_path)
-    assert (sweep / "summary.html").is_file() and (sweep / "summary_pareto.png").is_file()
-    assert "3 jobs: 3 ok, 0 failed" in proc.stdout
+    assert (tmp_path / "first" / "summary.html").is_file()
+    assert (tmp_path / "first" / "summary_pareto.png").is_file()
+    assert "3 jobs: 3 ok, 0 failed" in first.stdout
     quantized = next(r for r in jobs if r["recipe"] == "tiny_cnn_nhwc_int8")
     assert quantized["model"]["transposes"] == 0 and quantized["model"]["int8_weights"] > 0
 
-
-def test_the_same_recipes_give_the_same_bytes_and_one_version(tmp_path):
-    """Float, multi-signature and int8 recipes, run twice (the second time on joblib workers):
-    the same sha256 each, one version each in the registry, the second run says unchanged."""
-    sweep = ["-m", "+recipe=tiny_cnn,multi_signature,tiny_cnn_nhwc_int8", *FAST]
-    first = edgebatch(*sweep, f"hydra.sweep.dir={tmp_path / 'first'}", root=tmp_path)
-    second = edgebatch(*sweep, f"hydra.sweep.dir={tmp_path / 'second'}", "hydra/launcher=joblib",
-                       "hydra.launcher.n_jobs=2", root=tmp_path)
-    assert first.returncode == 0 and second.returncode == 0, second.stderr[-3000:]
+    second = edgebatch("+suite=smoke", f"hydra.sweep.dir={tmp_path / 'second'}",
+                       "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", root=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
     sha = {run: {r["name"]: r["artifact"]["sha256"] for r in results(tmp_path / run)}
            for run in ("first", "second")}
     assert len(sha["first"]) == 3 and sha["first"] == sha["second"]
