@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m slow
+
+# Every test marked postgres (slow ones included) against a throwaway PostgreSQL server.
+test-postgres: $(STAMP)
+	scripts/with_postgres.sh $(VENV)/bin/python -m pytest -q -m postgres
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/run.py

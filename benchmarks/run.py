@@ -61,14 +61,12 @@ def _four_d_outputs(module, inputs) -> list[int]:
 
 def file_stats(path: Path) -> dict:
     import edgebatch  # noqa: F401  (torch before tensorflow)
-    from ai_edge_litert.interpreter import Interpreter
+    from edgebatch.flatbuffer_summary import summarize
+    from edgebatch.model import TfLiteModel
 
-    from edgebatch.inspect import summarize
-
-    summary = summarize(path.read_bytes())
-    interpreter = Interpreter(model_path=str(path), num_threads=1)
-    interpreter.allocate_tensors()
-    partitions = sum(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
+    flatbuffer = path.read_bytes()
+    summary = summarize(flatbuffer)
+    partitions = TfLiteModel(flatbuffer).xnnpack_partitions()
     return {
         "size_mb": summary.size_bytes / 1e6, "ops": summary.num_ops,
         "transposes": summary.transposes, "gather_nd": summary.ops.get("GATHER_ND", 0),

@@ -19,10 +19,16 @@ _EXPORTS = {
     "convert": "edgebatch._convert.converter",
     "signature": "edgebatch._convert.converter",
     "TfLiteModel": "edgebatch.model",
+    "Model": "edgebatch.model",
+    "model": "edgebatch.model",
     "load": "edgebatch.model",
     "to_channel_last_io": "edgebatch.layout",
     "debug": "edgebatch.debug",
     "quantize": "edgebatch.quantize",
+    # litert_torch's remaining names (see litert_compat.py)
+    "config": "edgebatch.litert_compat",
+    "converter_v2": "edgebatch.converter_v2",
+    "experimental_add_compilation_backend": "edgebatch.litert_compat",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -34,6 +34,7 @@ class TfLiteModel:
         self._flatbuffer = bytes(flatbuffer)
         self._num_threads = num_threads
         self._interpreter = None
+        self._interpreter_builder = None
         self._runners: dict[str, Any] = {}
         self.report: dict = {}
 
@@ -44,12 +45,28 @@ class TfLiteModel:
     def tflite_model(self) -> bytes:
         return self._flatbuffer
 
+    model_content = tflite_model  # litert_torch's name
+
+    def set_interpreter_builder(self, builder) -> None:
+        """Run the model with `builder()`'s interpreter (e.g. one with delegates)."""
+        self._interpreter_builder = builder
+        self._interpreter, self._runners = None, {}
+
+    def use_interpreter_runtime(self) -> "TfLiteModel":
+        return self  # the LiteRT Interpreter is the only runtime here
+
+    def use_compiled_runtime(self, *args, **kwargs) -> "TfLiteModel":
+        raise NotImplementedError(
+            "edgebatch runs models with the LiteRT Interpreter; for LiteRT's CompiledModel "
+            "use ai_edge_litert.compiled_model.CompiledModel.from_buffer(model.model_content())"
+        )
+
     def _get_interpreter(self):
         if self._interpreter is None:
             try:
-                interpreter = _interpreter_class()(
-                    model_content=self._flatbuffer, num_threads=self._num_threads
-                )
+                interpreter = self._interpreter_builder() if self._interpreter_builder else \
+                    _interpreter_class()(model_content=self._flatbuffer,
+                                         num_threads=self._num_threads)
                 interpreter.allocate_tensors()
             except Exception as exc:  # LiteRT raises ValueError, RuntimeError, ...
                 raise ModelLoadError(
@@ -62,7 +79,20 @@ class TfLiteModel:
     def signature_names(self) -> list[str]:
         return list(self._get_interpreter().get_signature_list())
 
-    def signature_io(self, signature_name: str = DEFAULT_SIGNATURE_NAME) -> dict[str, list[str]]:
+    def default_signature(self) -> str:
+        """`serving_default`, or the model's only signature; else UnknownSignatureError."""
+        names = self.signature_names()
+        if DEFAULT_SIGNATURE_NAME in names:
+            return DEFAULT_SIGNATURE_NAME
+        if len(names) == 1:
+            return names[0]
+        raise UnknownSignatureError(
+            f"the model has no '{DEFAULT_SIGNATURE_NAME}' signature but {sorted(names)}; "
+            "pass signature_name= one of them"
+        )
+
+    def signature_io(self, signature_name: str | None = None) -> dict[str, list[str]]:
+        signature_name = signature_name or self.default_signature()
         signatures = self._get_interpreter().get_signature_list()
         if signature_name not in signatures:
             raise UnknownSignatureError(
@@ -92,7 +122,8 @@ class TfLiteModel:
         for name in names:
             self._runner(name)
 
-    def __call__(self, *args, signature_name: str = DEFAULT_SIGNATURE_NAME, **kwargs):
+    def __call__(self, *args, signature_name: str | None = None, **kwargs):
+        signature_name = signature_name or self.default_signature()
         runner = self._runner(signature_name)
         feeds = signature_feeds(signature_name, runner.get_input_details(), args, kwargs)
         try:
@@ -104,6 +135,12 @@ class TfLiteModel:
                 "edgebatch.debug.find_culprits(module, args) finds the op that fails."
             ) from exc
         return _arrange_outputs(outputs)
+
+    def xnnpack_partitions(self) -> int:
+        """How many parts of the graph XNNPACK takes, as this machine's LiteRT delegates
+        them: 1 is the fast case; each extra one is a round trip through LiteRT's kernels."""
+        details = self._get_interpreter()._get_ops_details()
+        return sum(op["op_name"] == "DELEGATE" for op in details)
 
     def export(self, path: str | os.PathLike) -> Path:
         path = Path(path)
@@ -135,6 +172,9 @@ def _arrange_outputs(outputs: dict[str, np.ndarray]):
         ordered = [indexed[i] for i in sorted(indexed)]
         return ordered[0] if len(ordered) == 1 else tuple(ordered)
     return dict(outputs)
+
+
+Model = LiteRTModel = TfLiteModel  # litert_torch's names
 
 
 def load(path: str | os.PathLike) -> TfLiteModel:

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from edgebatch._convert.arguments import (
 )
 from edgebatch._convert.constant_size import check_constant_size
 from edgebatch._convert.export import export_module
-from edgebatch._convert.passes import run_passes
+from edgebatch._convert.passes.pipeline import run_pipeline
 from edgebatch._convert.signature import (
     DEFAULT_SIGNATURE_NAME,
     Signature,
@@ -30,6 +31,7 @@ from edgebatch._convert.signature import (
 from edgebatch._convert.tf_graph import WeightStore, lower_program
 from edgebatch._convert.training_mode import in_training_mode, training_only_nodes
 from edgebatch.errors import InputError, LoweringError, TrainingModeError, UnsupportedOpError
+from edgebatch.litert_compat import COMPILATION_BACKEND, check_convert_options
 from edgebatch.model import TfLiteModel
 
 
@@ -43,7 +45,7 @@ class Converter:
         self,
         name: str,
         module: torch.nn.Module,
-        sample_args,
+        sample_args=None,
         sample_kwargs: dict | None = None,
         *,
         dynamic_shapes: Any = None,
@@ -52,12 +54,21 @@ class Converter:
             raise InputError(
                 f"signature '{name}' is defined twice; give each signature its own name")
         check_module(module)
-        if not isinstance(sample_args, (tuple, list)):
+        if sample_args is None and sample_kwargs is None:
+            raise InputError(f"signature '{name}': give sample_args, sample_kwargs or both")
+        if sample_args is None:
+            sample_args = ()
+        elif not isinstance(sample_args, (tuple, list)):
             sample_args = (sample_args,)
         sample_args, sample_kwargs = tuple(sample_args), dict(sample_kwargs or {})
         check_sample_inputs(name, sample_args, sample_kwargs)
         self._signatures.append(Signature(name, module, sample_args, sample_kwargs, dynamic_shapes))
         return self
+
+    add_signature = signature  # litert_torch's name
+
+    def experimental_add_compilation_backend(self, *args, **kwargs) -> "Converter":
+        raise NotImplementedError(COMPILATION_BACKEND)
 
     def convert(
         self,
@@ -68,8 +79,17 @@ class Converter:
         strict_export: bool | str = "auto",
         dynamic_shapes: Any = None,
         quant_config=None,
+        output_file_path: str | os.PathLike | None = None,
         _ai_edge_converter_flags: dict | None = None,
+        _litert_converter_flags: dict | None = None,
+        **litert_options,
     ) -> TfLiteModel:
+        check_convert_options(litert_options)
+        if _litert_converter_flags is not None:  # litert_torch's name for the same flags
+            if _ai_edge_converter_flags is not None:
+                raise InputError("give _ai_edge_converter_flags or _litert_converter_flags, "
+                                 "not both")
+            _ai_edge_converter_flags = _litert_converter_flags
         if module is not None:
             self.signature(
                 DEFAULT_SIGNATURE_NAME, module, sample_args, sample_kwargs,
@@ -84,9 +104,9 @@ class Converter:
             flags = quant_config.converter_flags(flags)
         start = time.perf_counter()
         weights = WeightStore()
-        lowered = [
+        lowered, pass_records = zip(*(
             _lower_signature(sig, weights, strict_export) for sig in self._signatures
-        ]
+        ))
         flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable, flags)
         if quant_config is not None:
             flatbuffer = quant_config.postprocess(flatbuffer)  # e.g. weight_only_int8
@@ -98,7 +118,12 @@ class Converter:
                 l.name: {"inputs": l.input_names, "outputs": l.output_names} for l in lowered
             },
             "node_to_tf_name": {l.name: l.node_to_tf_name for l in lowered},
+            "passes": {
+                l.name: [asdict(r) for r in records] for l, records in zip(lowered, pass_records)
+            },
         }
+        if output_file_path is not None:
+            model.export(output_file_path)
         return model
 
 
@@ -127,9 +152,9 @@ def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
     outputs = _checked_output_names(sig, program)
     training_nodes = training_only_nodes(program)  # before the passes rewrite the graph
     try:
-        run_passes(program)  # layout (channels-last where it pays) and graph cleanup
+        passes = run_pipeline(program)  # the FX passes, see passes/pipeline.py
         names = [name for name, _ in input_names_and_values(sig.sample_args, sig.sample_kwargs)]
-        return lower_program(program, sig.name, names, outputs, weights)
+        return lower_program(program, sig.name, names, outputs, weights), passes
     except (UnsupportedOpError, LoweringError) as exc:
         if not (training and training_nodes):
             raise
@@ -157,7 +182,7 @@ def _checked_output_names(sig: Signature, program: torch.export.ExportedProgram)
     return names
 
 
-def signature(name: str, module: torch.nn.Module, sample_args, sample_kwargs=None, *,
+def signature(name: str, module: torch.nn.Module, sample_args=None, sample_kwargs=None, *,
               dynamic_shapes: Any = None) -> Converter:
     """Start a multi-signature conversion: `signature(...).signature(...).convert()`."""
     return Converter().signature(name, module, sample_args, sample_kwargs,
@@ -166,17 +191,25 @@ def signature(name: str, module: torch.nn.Module, sample_args, sample_kwargs=Non
 
 def convert(
     module: torch.nn.Module,
-    sample_args,
+    sample_args=None,
     sample_kwargs: dict | None = None,
     *,
     strict_export: bool | str = "auto",
     dynamic_shapes: Any = None,
     quant_config=None,
+    output_file_path: str | os.PathLike | None = None,
     _ai_edge_converter_flags: dict | None = None,
+    _litert_converter_flags: dict | None = None,
+    **litert_options,
 ) -> TfLiteModel:
-    """Convert one module to a TFLite model with the `serving_default` signature."""
+    """Convert one module to a TFLite model with the `serving_default` signature.
+
+    `litert_options` takes litert_torch's other convert options at the values that
+    describe edgebatch (see edgebatch/litert_compat.py)."""
     return Converter().convert(
         module, sample_args, sample_kwargs,
         strict_export=strict_export, dynamic_shapes=dynamic_shapes,
-        quant_config=quant_config, _ai_edge_converter_flags=_ai_edge_converter_flags,
+        quant_config=quant_config, output_file_path=output_file_path,
+        _ai_edge_converter_flags=_ai_edge_converter_flags,
+        _litert_converter_flags=_litert_converter_flags, **litert_options,
     )

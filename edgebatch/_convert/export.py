@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from edgebatch.errors import ExportError
+from edgebatch.errors import ExportError, first_line
 
 aten = torch.ops.aten
 
@@ -69,9 +69,9 @@ def decomposition_table() -> dict:
     return table
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:400]
+def _reason(exc: BaseException) -> str:
+    """The first line of exc's message, capped so that a failure stays a one-line reason."""
+    return first_line(exc)[:400]
 
 
 def export_module(
@@ -100,7 +100,7 @@ def export_module(
         except Exception as exc:  # torch.export raises many unrelated types
             failures.append(("strict" if strict else "non-strict", exc))
     else:
-        reasons = "; ".join(f"{mode}: {type(e).__name__}: {_first_line(e)}" for mode, e in failures)
+        reasons = "; ".join(f"{mode}: {type(e).__name__}: {_reason(e)}" for mode, e in failures)
         detail = "".join(traceback.format_exception(failures[-1][1], limit=-3))
         raise ExportError(
             f"torch.export could not capture {type(module).__name__} ({reasons}). "
@@ -110,4 +110,4 @@ def export_module(
     try:
         return program.run_decompositions(decomposition_table())
     except Exception as exc:
-        raise ExportError(f"decomposing the exported graph failed: {_first_line(exc)}") from exc
+        raise ExportError(f"decomposing the exported graph failed: {_reason(exc)}") from exc

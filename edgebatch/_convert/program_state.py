@@ -1,4 +1,5 @@
-"""The constant inputs of an exported program: parameters, buffers, lifted constants.
+"""The inputs of an exported program, above all its constants: parameters, buffers,
+lifted constants.
 
 torch.export lifts every one of them to a placeholder with an input spec; the tensor
 itself lives in `program.state_dict` (parameters, persistent buffers) or
@@ -13,6 +14,22 @@ import torch
 from torch.export.graph_signature import InputKind, InputSpec, TensorArgument
 
 STATE_KINDS = (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR)
+
+
+def input_placeholders(
+    program: torch.export.ExportedProgram,
+) -> list[tuple[torch.fx.Node, InputSpec]]:
+    """Each placeholder with its input spec. torch.export keeps them in the same order, and
+    every pass must too (see `add_constant`): where a name does not match, this raises
+    instead of binding a tensor to the wrong input."""
+    placeholders = [n for n in program.graph_module.graph.nodes if n.op == "placeholder"]
+    specs = program.graph_signature.input_specs
+    if len(placeholders) != len(specs):
+        raise RuntimeError(f"{len(placeholders)} placeholders for {len(specs)} input specs")
+    for node, spec in zip(placeholders, specs):
+        if getattr(spec.arg, "name", node.name) != node.name:
+            raise RuntimeError(f"placeholder {node.name} != input spec {spec.arg.name}")
+    return list(zip(placeholders, specs))
 
 
 def state_tensor(program: torch.export.ExportedProgram, spec: InputSpec) -> torch.Tensor:
@@ -72,5 +89,5 @@ def remove_placeholder(program: torch.export.ExportedProgram, node: torch.fx.Nod
     program.graph_module.graph.erase_node(node)
 
 
-__all__ = ["STATE_KINDS", "state_tensor", "placeholder_spec", "constant_value", "add_constant",
-           "remove_placeholder"]
+__all__ = ["STATE_KINDS", "input_placeholders", "state_tensor", "placeholder_spec",
+           "constant_value", "add_constant", "remove_placeholder"]

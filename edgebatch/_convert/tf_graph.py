@@ -19,7 +19,7 @@ from edgebatch._imports import tensorflow
 from edgebatch._convert import dtypes
 from edgebatch._convert.lowerings import lookup
 from edgebatch._convert.lowerings.registry import LoweringContext, op_name
-from edgebatch._convert.program_state import state_tensor
+from edgebatch._convert.program_state import input_placeholders, state_tensor
 from edgebatch._convert.source import user_source_line
 from edgebatch.errors import LoweringError, UnsupportedOpError
 
@@ -94,10 +94,8 @@ def lower_program(
 ) -> LoweredSignature:
     """Lower `program` into one concrete function named after the signature."""
     graph = program.graph_module.graph
-    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
-    specs = program.graph_signature.input_specs
     user_nodes, constant_inputs, state_nodes = [], {}, {}
-    for node, spec in zip(placeholders, specs):
+    for node, spec in input_placeholders(program):
         if spec.kind == InputKind.USER_INPUT:
             if isinstance(node.meta.get("val"), torch.Tensor):
                 user_nodes.append(node)

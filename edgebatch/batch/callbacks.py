@@ -84,7 +84,7 @@ def _regression(config: DictConfig, suite, results: list[JobResult], sweep_dir: 
     from edgebatch.registry import Registry
     from edgebatch.report import write_regression_report
 
-    registry = Registry(config.registry.root)
+    registry = Registry(config.registry.root, url=config.registry.url)
     comparisons = [compare(registry, result, suite) for result in results]
     _move_baselines(registry, suite, comparisons, promote=config.promote)
     (sweep_dir / REGRESSION_FILE).write_text(json.dumps(comparisons, indent=2, default=str))

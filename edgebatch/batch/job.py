@@ -17,6 +17,7 @@ from typing import Callable
 
 from omegaconf import DictConfig, OmegaConf
 
+from edgebatch.batch import diagnose
 from edgebatch.batch.environment import tool_versions
 from edgebatch.batch.failures import error_record
 from edgebatch.batch.result import JobResult
@@ -94,6 +95,9 @@ def run_job(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) 
         log.error("[%s] FAILED at %s: %s: %s", result.name or stages.name, stages.current,
                   type(error).__name__, first_line(error))
         log.debug("traceback", exc_info=True)
+        if cfg.diagnosis.enabled and diagnose.applies(state, error):
+            with stages.stage("diagnose"):
+                result.diagnosis = diagnose.diagnose(state, error)
     result.timings = stages.timings
     result.finished_at = now_iso()
     finish(cfg, result, out_dir)
@@ -110,7 +114,7 @@ def finish(cfg: DictConfig, result: JobResult, out_dir: Path) -> None:
             from edgebatch.registry import Registry
 
             error = result.error
-            Registry(cfg.registry.root).record_run(
+            Registry(cfg.registry.root, url=cfg.registry.url).record_run(
                 result.ensure_run_id(), result.name, status=result.status, stage=result.stage,
                 error_class=error.error_class if error else None,
                 error_signature=error.signature if error else None,

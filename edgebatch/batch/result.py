@@ -39,7 +39,7 @@ class Conversion(_Record):
 
 
 class ModelSummary(_Record):
-    """What the flatbuffer holds (edgebatch.inspect.summarize)."""
+    """What the flatbuffer holds (edgebatch.flatbuffer_summary.summarize)."""
 
     size_bytes: int
     num_ops: int
@@ -117,6 +117,40 @@ class ArtifactRecord(_Record):
     unchanged: bool = False  # the registry's latest version had these bytes: no new version
 
 
+class CulpritRecord(_Record):
+    """A minimal part of the model that fails to convert, as a standalone program."""
+
+    signature: str
+    op: Optional[str]
+    source: Optional[str]  # the user's line that produced it
+    error: str
+    repro: str  # Python that reproduces the failure
+
+
+class AccuracyCulpritRecord(_Record):
+    """An op where the converted model's error against PyTorch jumps."""
+
+    signature: str
+    node: str
+    op: str
+    source: Optional[str]
+    cause: Literal["quantization", "conversion"]
+    error_before: float  # the largest error of its inputs
+    error_after: float  # its own
+    tolerance: float
+
+
+class Diagnosis(_Record):
+    """What a job that failed to convert or validate found out (edgebatch.debug)."""
+
+    kind: Literal["conversion", "accuracy"]
+    seconds: float = 0.0
+    timed_out: bool = False  # diagnosis.timeout_s ran out: what was found by then
+    error: Optional[str] = None  # the diagnosis itself failed
+    culprits: list[CulpritRecord] = Field(default_factory=list)
+    accuracy_culprits: list[AccuracyCulpritRecord] = Field(default_factory=list)
+
+
 class ProcessRecord(_Record):
     """How the job's child process ended (runner.isolation=process)."""
 
@@ -151,6 +185,7 @@ class JobResult(_Record):
     run_id: Optional[str] = None  # the registry's run record
     report: Optional[dict[str, str]] = None  # report files by kind
     process: Optional[ProcessRecord] = None
+    diagnosis: Optional[Diagnosis] = None
 
     @property
     def finished(self) -> bool:

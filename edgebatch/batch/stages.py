@@ -117,7 +117,7 @@ def quantize(state: JobState) -> None:
 
 def convert(state: JobState) -> None:
     import edgebatch
-    from edgebatch.inspect import summarize
+    from edgebatch.flatbuffer_summary import summarize
 
     cfg, result = state.cfg, state.result
     converter = edgebatch.Converter()
@@ -156,6 +156,14 @@ def _converter_flags(flags: Any) -> Any:
     return flags
 
 
+def validation_tolerance(state: JobState):
+    """The recipe's tolerance: `quant.tolerance` for a quantized model, else `validation`'s."""
+    from edgebatch.batch.validate import Tolerance
+
+    node = state.cfg.quant.tolerance if state.quantized else state.cfg.validation
+    return Tolerance(node.atol, node.rtol, node.min_cosine)
+
+
 def validate(state: JobState) -> None:
     import torch
 
@@ -164,8 +172,7 @@ def validate(state: JobState) -> None:
     cfg, result, signatures, model = state.cfg, state.result, state.signatures, state.model
     quantized = state.quantized
     vcfg = cfg.validation
-    tol_cfg = cfg.quant.tolerance if quantized else vcfg
-    tol = v.Tolerance(tol_cfg.atol, tol_cfg.rtol, tol_cfg.min_cosine)
+    tol = validation_tolerance(state)
     input_sets = [sig.validation_inputs for sig in signatures]
 
     def torch_fn(module):
@@ -248,7 +255,7 @@ def _register(cfg: DictConfig, model, result: JobResult, out_dir: Path) -> Artif
         return ArtifactRecord(name=cfg.artifact_name, version=None, sha256=sha256, path=str(path))
     from edgebatch.registry import Registry
 
-    artifact = Registry(cfg.registry.root).put(
+    artifact = Registry(cfg.registry.root, url=cfg.registry.url).put(
         cfg.artifact_name, model.flatbuffer, recipe=result.config,
         metrics=result.flat_metrics(), tool_versions=result.tool_versions,
         run_id=result.ensure_run_id(),

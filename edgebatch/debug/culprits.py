@@ -1,14 +1,16 @@
-"""find_culprits: isolate each op of the exported graph and convert it alone.
+"""find_culprits: the smallest parts of a model that fail to convert, each on its own.
 
-Every distinct (op, input shapes, constant arguments) combination is rebuilt as a
-one-op module with random inputs of the recorded shapes, converted through the
-full pipeline and run with LiteRT. An op that has no lowering, fails to lower or
-convert, fails at run time or disagrees with PyTorch is a culprit; each culprit
-prints a standalone repro script.
+The model's exported graph is searched (see search.py) with one check: convert the
+region with `edgebatch.convert`; with `runtime_errors`, also run it with LiteRT; with
+`accuracy`, also compare its outputs with PyTorch's. Every independent failing part of
+the model comes out as one `Culprit`: a small graph, the inputs it fails on, the error,
+and a standalone program that fails the same way.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -16,153 +18,158 @@ import numpy as np
 import torch
 
 from edgebatch._convert.converter import convert
-from edgebatch._convert.export import export_module
-from edgebatch._convert.lowerings import lookup
 from edgebatch._convert.lowerings.registry import op_name
 from edgebatch._convert.source import user_source_line
-from edgebatch.errors import EdgeBatchError, ExportError
+from edgebatch.debug import repro
+from edgebatch.debug.search import Failure, SearchResult, flat_graph, search_regions
+from edgebatch.debug.subgraph import CLASS_NAME
+from edgebatch.errors import (
+    ConversionError, ExportError, InferenceError, LoweringError, ModelLoadError,
+    UnsupportedOpError, ValidationError,
+)
+
+_KINDS = (  # most specific first: ModelTooLargeError is a ConversionError
+    (UnsupportedOpError, "unsupported"),
+    (LoweringError, "lowering"),
+    (ConversionError, "conversion"),
+    (InferenceError, "runtime"),
+    (ModelLoadError, "runtime"),  # LiteRT could not prepare the converted model
+    (ValidationError, "accuracy"),
+    (ExportError, "export"),
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass
-class Culprit:
-    kind: str  # export | unsupported | lowering | conversion | runtime | accuracy
-    op: str
-    node_name: str
-    source: str | None
-    message: str
-    repro: str
+@dataclass(repr=False)
+class Culprit(SearchResult):
+    """A minimal failing part of the model: `graph_module` fails on `inputs` with `error`."""
 
-    def print_code(self) -> None:
-        print(self.repro)
+    error: BaseException
+    runtime_errors: bool = False  # print_code's program also runs the converted model
+    tolerance: tuple[float, float] | None = None  # ... and compares it with PyTorch
+
+    @property
+    def kind(self) -> str:
+        """unsupported | lowering | conversion | runtime | accuracy | export | other"""
+        return next((kind for cls, kind in _KINDS if isinstance(self.error, cls)), "other")
+
+    @property
+    def op(self) -> str | None:
+        """The op the error names (an unsupported op), if it names one."""
+        return getattr(self.error, "op", None)
+
+    @property
+    def stack_traces(self) -> list[str]:
+        """The PyTorch stack traces of the graph's ops, each once."""
+        traces = (n.meta.get("stack_trace") for n in self.graph.nodes if n.op == "call_function")
+        return list(dict.fromkeys(t for t in traces if t))
+
+    @property
+    def source(self) -> str | None:
+        """`file:line (code)` in the user's model of the failing op (or the region's first)."""
+        nodes = [n for n in self.graph.nodes if n.op == "call_function"]
+        named = [n for n in nodes if n.name == getattr(self.error, "node_name", None)]
+        return next((line for n in named + nodes if (line := user_source_line(n))), None)
+
+    def print_readable(self, print_output: bool = True) -> str | None:
+        """The region as a module class plus its inputs `_args`; printed, or returned
+        when `print_output` is False."""
+        text = (repro.module_source(self.graph_module, CLASS_NAME) + "\n\n\n"
+                + repro.inputs_source(self.inputs) + "\n")
+        return _emit(text, print_output)
+
+    def print_code(self, print_output: bool = True) -> str | None:
+        """A standalone program that fails as this culprit does; printed, or returned when
+        `print_output` is False."""
+        lines = [f"_edge_model = edgebatch.convert({CLASS_NAME}().eval(), _args)"]
+        if self.runtime_errors or self.tolerance:
+            lines.append("_outputs = _edge_model(*_args)")
+        if self.tolerance:
+            atol, rtol = self.tolerance
+            lines += [
+                "_outputs = _outputs if isinstance(_outputs, tuple) else (_outputs,)",
+                f"for _got, _want in zip(_outputs, {CLASS_NAME}().eval()(*_args)):",
+                "    numpy.testing.assert_allclose(_got, _want.detach().numpy(), "
+                f"atol={atol!r}, rtol={rtol!r})",
+            ]
+        header = repro.header("numpy") if self.tolerance else repro.header()
+        text = header + "\n\n" + self.print_readable(print_output=False) + "\n" \
+            + "\n".join(lines) + "\n"
+        return _emit(text, print_output)
+
+    @property
+    def code(self) -> str:
+        return self.print_code(print_output=False)
 
     def __str__(self) -> str:
+        ops = sorted({op_name(n.target) for n in self.graph.nodes if n.op == "call_function"})
         where = f" at {self.source}" if self.source else ""
-        return f"[{self.kind}] {self.op} (node {self.node_name}){where}: {self.message}"
+        message = str(self.error).strip().splitlines()[0] if str(self.error).strip() else ""
+        return f"[{self.kind}] {', '.join(ops)}{where}: {type(self.error).__name__}: {message}"
+
+    __repr__ = __str__
 
 
-class _OneOp(torch.nn.Module):
-    def __init__(self, target, args_template, kwargs):
-        super().__init__()
-        self.target, self.args_template, self.kwargs = target, args_template, kwargs
-
-    def forward(self, *tensors):
-        it = iter(tensors)
-        args = torch.fx.node.map_aggregate(
-            self.args_template, lambda a: next(it) if isinstance(a, _TensorSlot) else a
-        )
-        return self.target(*args, **self.kwargs)
-
-
-@dataclass(frozen=True)
-class _TensorSlot:
-    shape: tuple
-    dtype: torch.dtype
-
-
-def _slot(node_or_value):
-    if isinstance(node_or_value, torch.fx.Node):
-        val = node_or_value.meta.get("val")
-        if isinstance(val, torch.Tensor):
-            return _TensorSlot(tuple(int(d) for d in val.shape), val.dtype)
-        return val
-    return node_or_value
-
-
-def _random_input(slot: _TensorSlot, generator: torch.Generator) -> torch.Tensor:
-    if slot.dtype.is_floating_point:
-        return torch.randn(slot.shape, generator=generator).to(slot.dtype)
-    if slot.dtype == torch.bool:
-        return torch.randint(0, 2, slot.shape, generator=generator).bool()
-    return torch.randint(0, 4, slot.shape, generator=generator).to(slot.dtype)
-
-
-def _repro(op: str, template, kwargs) -> str:
-    slots = [a for a in torch.utils._pytree.tree_leaves(template) if isinstance(a, _TensorSlot)]
-    names = iter(f"x{i}" for i in range(len(slots)))
-    call_args = torch.fx.node.map_aggregate(
-        template, lambda a: _Raw(next(names)) if isinstance(a, _TensorSlot) else a
-    )
-    inputs = ", ".join(f"torch.randn({list(s.shape)}).to({s.dtype})" for s in slots)
-    params = ", ".join(f"x{i}" for i in range(len(slots)))
-    arg_text = ", ".join(repr(a) for a in call_args)
-    kwarg_text = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-    return (
-        "import torch\nimport edgebatch\n\n\n"
-        "class Culprit(torch.nn.Module):\n"
-        f"    def forward(self, {params}):\n"
-        f"        return torch.ops.{op}({arg_text}{kwarg_text})\n\n\n"
-        f"args = ({inputs},)\n"
-        "edgebatch.convert(Culprit().eval(), args)\n"
-    )
-
-
-class _Raw(str):
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def _flat_outputs(out) -> list[np.ndarray]:
-    leaves = torch.utils._pytree.tree_leaves(out)
-    return [np.asarray(leaf.detach().numpy() if isinstance(leaf, torch.Tensor) else leaf)
-            for leaf in leaves if leaf is not None]
-
-
-def find_culprits(module: torch.nn.Module, args, kwargs: dict | None = None, *,
-                  atol: float = 1e-4, rtol: float = 1e-4, seed: int = 0) -> Iterator[Culprit]:
-    """Yield the ops of `module` that fail to convert, fail at run time or disagree with PyTorch."""
-    try:
-        program = export_module(module, tuple(args), kwargs)
-    except ExportError as exc:
-        yield Culprit("export", type(module).__name__, "-", None, str(exc).splitlines()[0], "")
-        return
-    seen: set = set()
-    generator = torch.Generator().manual_seed(seed)
-    for node in program.graph.nodes:
-        if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
-            continue
-        template = torch.fx.node.map_aggregate(node.args, _slot)
-        kwargs_const = {k: _slot(v) for k, v in node.kwargs.items()}
-        key = (node.target, repr(template), repr(kwargs_const))
-        if key in seen:
-            continue
-        seen.add(key)
-        op = op_name(node.target)
-        culprit = _check_one(node, op, template, kwargs_const, generator, atol, rtol)
-        if culprit is not None:
-            yield culprit
-
-
-def _check_one(node, op, template, kwargs, generator, atol, rtol) -> Culprit | None:
-    source = user_source_line(node)
-    repro = _repro(op, template, kwargs)
-
-    def culprit(kind: str, message: str) -> Culprit:
-        return Culprit(kind, op, node.name, source, message, repro)
-
-    if lookup(node.target) is None:
-        return culprit("unsupported", "no lowering for this op")
-    slots = [a for a in torch.utils._pytree.tree_leaves(template) if isinstance(a, _TensorSlot)]
-    if not slots:
+def _emit(text: str, print_output: bool) -> str | None:
+    if print_output:
+        print(text)
         return None
-    inputs = tuple(_random_input(s, generator) for s in slots)
-    one_op = _OneOp(node.target, template, kwargs).eval()
-    try:
-        with torch.no_grad():
-            expected = _flat_outputs(one_op(*inputs))
-    except Exception:  # the op itself rejects random inputs (e.g. index ranges)
+    return text
+
+
+def find_culprits(module: torch.nn.Module, args, max_granularity: int | None = None,
+                  runtime_errors: bool = False, *, kwargs: dict | None = None,
+                  accuracy: bool = False, atol: float = 1e-4, rtol: float = 1e-4,
+                  enable_fx_minifier_logging: bool = False) -> Iterator[Culprit]:
+    """Yield every independent minimal part of `module` that fails to convert.
+
+    runtime_errors: also run each converted part with LiteRT; a failure there counts.
+    accuracy: also compare each converted part's outputs with PyTorch's (`atol`, `rtol`).
+    max_granularity: the largest number of ops the search drops from a region at once.
+    enable_fx_minifier_logging: print every region tried and whether it failed.
+    Raises ExportError if torch.export cannot capture the model.
+    """
+    tolerance = (atol, rtol) if accuracy else None
+    flat = flat_graph(module, args, kwargs)
+    check = _conversion_check(runtime_errors, tolerance)
+    for region, failure in search_regions(flat, check, max_chunk=max_granularity,
+                                          log=enable_fx_minifier_logging):
+        yield Culprit(region.graph_module, region.inputs, failure.error,
+                      runtime_errors=runtime_errors, tolerance=tolerance)
+
+
+def _conversion_check(runtime_errors: bool, tolerance: tuple[float, float] | None):
+    def check(graph_module: torch.fx.GraphModule, inputs: tuple) -> Failure | None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = convert(graph_module.eval(), inputs)
+                if runtime_errors or tolerance:
+                    outputs = model(*inputs)
+                if tolerance:
+                    _compare(graph_module, inputs, outputs, *tolerance)
+        except Exception as exc:  # any failure of the region counts, as in ai_edge_torch
+            names = {n.name for n in graph_module.graph.nodes}
+            named = {getattr(exc, "node_name", None)} | set(_WORD.findall(str(exc)))
+            return Failure(key=(type(exc).__name__, getattr(exc, "op", None)), error=exc,
+                           named_nodes=frozenset(named & names))
         return None
-    try:
-        converted = convert(one_op, inputs)
-    except EdgeBatchError as exc:
-        kind = "lowering" if "lowering" in type(exc).__name__.lower() else "conversion"
-        return culprit(kind, str(exc).splitlines()[0])
-    try:
-        actual = converted(*inputs)
-    except Exception as exc:
-        return culprit("runtime", f"{type(exc).__name__}: {exc}")
-    actual = list(actual) if isinstance(actual, tuple) else [actual]
-    for a, e in zip(actual, expected):
-        if a.shape != e.shape or not np.allclose(a, e.astype(a.dtype), atol=atol, rtol=rtol):
-            diff = np.abs(a.astype(np.float64) - e.astype(np.float64)).max() if a.shape == e.shape else "shape"
-            return culprit("accuracy", f"output differs from PyTorch (max abs diff {diff})")
-    return None
+
+    return check
+
+
+def _compare(graph_module: torch.fx.GraphModule, inputs: tuple, outputs, atol: float,
+             rtol: float) -> None:
+    with torch.no_grad():
+        expected = graph_module(*inputs)
+    got = outputs if isinstance(outputs, tuple) else (outputs,)
+    for i, (actual, wanted) in enumerate(zip(got, expected)):
+        wanted = wanted.detach().numpy()
+        if actual.shape != wanted.shape or not np.allclose(actual, wanted, atol=atol, rtol=rtol):
+            worst = np.abs(actual.astype(np.float64) - wanted).max() \
+                if actual.shape == wanted.shape else "shape"
+            raise ValidationError(f"output {i} differs from PyTorch (max abs diff {worst}, "
+                                  f"atol={atol}, rtol={rtol})")
+
+
+__all__ = ["Culprit", "find_culprits"]

@@ -23,6 +23,8 @@ _EXPORTS = {
     "QuantizationReport": "edgebatch.quantize.report",
     "classify_ops": "edgebatch.quantize.report",
     "PRESETS": "edgebatch.quantize.presets",
+    "pt2e_quantizer": "edgebatch.quantize.pt2e_quantizer",
+    "quant_config": "edgebatch.quantize.quant_config",
 }
 
 __all__ = sorted(_EXPORTS)

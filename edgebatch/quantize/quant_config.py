@@ -38,6 +38,7 @@ class QuantConfig:
         sample-args tuples (or (args, kwargs) pairs) for the default signature.
     int8_io: int8 model inputs/outputs instead of float (`int8` preset, PT2E static).
     allow_float: `int8` preset: ops without an int8 kernel stay float instead of failing.
+    generative_recipe: litert_torch's Generative API recipe; not supported here.
     """
 
     pt2e_quantizer: Any = None
@@ -47,8 +48,15 @@ class QuantConfig:
     calibration_data: Optional[Iterable] = None
     int8_io: bool = False
     allow_float: bool = True
+    generative_recipe: Any = None
 
     def __post_init__(self):
+        if self.generative_recipe is not None:
+            raise NotImplementedError(
+                "edgebatch has no Generative API quantization recipes; quantize with "
+                "QuantConfig(preset='int8' | 'drq' | 'fp16' | 'weight_only_int8') or "
+                "PT2E (QuantConfig(pt2e_quantizer=...))"
+            )
         if self.preset is not None:
             self.preset = getattr(self.preset, "value", self.preset)
             if self.preset not in presets.PRESETS:

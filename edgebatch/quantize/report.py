@@ -28,7 +28,7 @@ tensorflow()
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 
 from edgebatch import metrics  # noqa: E402
-from edgebatch.inspect import TYPE_NAMES, is_constant, op_name, summarize  # noqa: E402
+from edgebatch.flatbuffer_summary import TYPE_NAMES, is_constant, op_name, summarize  # noqa: E402
 
 _INT_ACTIVATIONS = {"int8", "uint8", "int16"}
 _FLOATS = {"float32", "float16"}

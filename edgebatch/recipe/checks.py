@@ -23,6 +23,8 @@ _LOWER_BOUNDS: dict[str, tuple[float, bool]] = {
     "benchmark.runs": (1, True),
     "runner.timeout_s": (0, False),
     "runner.memory_mb": (0, False),
+    "diagnosis.timeout_s": (0, False),
+    "diagnosis.max_culprits": (1, True),
 }
 
 

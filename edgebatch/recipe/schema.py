@@ -195,9 +195,22 @@ class RunnerConfig:
 
 
 @dataclass
+class DiagnosisConfig:
+    """A job that fails to convert looks for the culprits (edgebatch.debug.find_culprits);
+    one that fails validation, for the ops where the error jumps (find_accuracy_culprits)."""
+
+    enabled: bool = True
+    timeout_s: Optional[float] = 120.0  # what was found by then goes into the report
+    max_culprits: int = 3
+
+
+@dataclass
 class RegistryConfig:
     enabled: bool = True
-    root: str = "${paths.registry}"
+    root: str = "${paths.registry}"  # the blobs (on a cluster: a path every node mounts)
+    # The index database: None is SQLite in `root`; postgresql://USER@HOST/DATABASE serves
+    # jobs on many machines (see docs/batch.md, "Running on a cluster").
+    url: Optional[str] = None
 
 
 @dataclass
@@ -254,6 +267,7 @@ class EdgeBatchConfig:
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     suite: Optional[SuiteConfig] = None

@@ -1,4 +1,5 @@
-"""Versioned, content-addressed registry of converted `.tflite` artifacts (SQLite index)."""
+"""Versioned, content-addressed registry of converted `.tflite` artifacts (SQLite or
+PostgreSQL index, blobs in a directory)."""
 
 from edgebatch.registry.records import Artifact, Run
 from edgebatch.registry.refs import Ref, parse_ref

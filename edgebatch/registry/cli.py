@@ -1,7 +1,7 @@
 """`edgebatch-registry`: list, show, diff, alias, export, verify and gc from the command line.
 
-Every command works on an existing registry only: a mistyped --root is an error, never a
-new, empty registry.
+Every command works on an existing registry only: a mistyped --root or --url is an error,
+never a new, empty registry.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from edgebatch.errors import CorruptBlobError, RegistryError
@@ -21,6 +22,7 @@ from edgebatch.registry.registry import Registry
 from edgebatch.registry.verify import VerifyReport
 
 ENV_ROOT = "EDGEBATCH_REGISTRY"
+ENV_URL = "EDGEBATCH_REGISTRY_URL"
 DEFAULT_ROOT = "outputs/registry"
 EXIT_DAMAGED = 1  # a blob is missing or corrupt, or verify found a problem
 EXIT_BAD_ARGUMENTS = 2  # also: no registry at the root, no such artifact
@@ -29,8 +31,9 @@ EXIT_BAD_ARGUMENTS = 2  # also: no registry at the root, no such artifact
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     root = args.root or os.environ.get(ENV_ROOT) or DEFAULT_ROOT
+    url = args.url or os.environ.get(ENV_URL)
     try:
-        return args.command(Registry.open(root), args) or 0
+        return args.command(Registry.open(root, url=url), args) or 0
     except (RegistryError, OSError) as e:
         print(f"edgebatch-registry: error: {e}", file=sys.stderr)
         return EXIT_DAMAGED if isinstance(e, CorruptBlobError) else EXIT_BAD_ARGUMENTS
@@ -47,7 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--root", help=f"registry directory (default: ${ENV_ROOT} or {DEFAULT_ROOT})"
+        "--root",
+        help=f"registry directory, holds the blobs (default: ${ENV_ROOT} or {DEFAULT_ROOT})",
+    )
+    parser.add_argument(
+        "--url",
+        help=(
+            "index database, sqlite:///PATH or postgresql://USER@HOST/DATABASE "
+            f"(default: ${ENV_URL} or sqlite:///ROOT/index.sqlite)"
+        ),
     )
     json_flag = argparse.ArgumentParser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -58,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(command=_list)
     sub = commands.add_parser("show", parents=[json_flag], help="show one artifact")
     sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
+    sub.add_argument("--ops", action="store_true",
+                     help="also the op histogram and how XNNPACK partitions the graph")
+    sub.add_argument("--explore", action="store_true",
+                     help="open the model in Model Explorer (pip install 'edgebatch[viz]')")
     sub.set_defaults(command=_show)
     sub = commands.add_parser("diff", parents=[json_flag], help="compare two artifacts")
     sub.add_argument("a", help="reference of the old artifact")
@@ -102,13 +117,42 @@ def _list(registry: Registry, args: argparse.Namespace) -> None:
     print(_table(["NAME", "VERSION", "SIZE", "SHA256", "CREATED", "ALIASES"], rows))
 
 
-def _show(registry: Registry, args: argparse.Namespace) -> None:
+def _show(registry: Registry, args: argparse.Namespace) -> int:
     artifact = registry.get(args.ref)
-    registry.read_blob(artifact)  # describe only an artifact whose bytes are intact
+    flatbuffer = registry.read_blob(artifact)  # describe only an artifact whose bytes are intact
+    ops = _op_details(flatbuffer) if args.ops else None
     if args.json:
-        _print_json(artifact.to_dict())
-        return
-    print(_describe(artifact))
+        _print_json({**artifact.to_dict(), **({"ops": ops} if ops else {})})
+    else:
+        print(_describe(artifact))
+        if ops:
+            print("\n" + _describe_ops(ops))
+    return _explore(artifact.path) if args.explore else 0
+
+
+def _op_details(flatbuffer: bytes) -> dict[str, Any]:
+    import edgebatch  # noqa: F401  (torch before tensorflow)
+    from edgebatch.flatbuffer_summary import summarize
+    from edgebatch.model import TfLiteModel
+
+    return {"histogram": dict(summarize(flatbuffer).ops.most_common()),
+            "xnnpack_partitions": TfLiteModel(flatbuffer).xnnpack_partitions()}
+
+
+def _describe_ops(ops: dict[str, Any]) -> str:
+    return "\n".join([f"ops ({sum(ops['histogram'].values())}):", *_pairs(ops["histogram"]), "",
+                      f"XNNPACK partitions: {ops['xnnpack_partitions']} (1: the whole graph at once)"])
+
+
+def _explore(path: Path) -> int:
+    try:
+        import model_explorer
+    except ImportError:
+        print("edgebatch-registry: error: Model Explorer is not installed: "
+              "pip install 'edgebatch[viz]'", file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
+    model_explorer.visualize(str(path))
+    return 0
 
 
 def _diff(registry: Registry, args: argparse.Namespace) -> None:

@@ -1,7 +1,7 @@
-"""Registry-wide file lock: puts hold it shared, gc holds it alone.
+"""A file lock, shared or exclusive; the kernel drops the lock of a killed process.
 
-gc must not delete a blob that a concurrent put has written but not yet indexed,
-nor the temp file it is still writing; the kernel drops the lock of a killed process.
+The registry lock of a SQLite registry (see Database.registry_lock). flock works between
+processes of one machine only, which is all a SQLite index serves.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 @contextmanager
-def registry_lock(path: Path, *, exclusive: bool) -> Iterator[None]:
+def file_lock(path: Path, *, exclusive: bool) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

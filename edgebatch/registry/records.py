@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 MetricValue = float | int | str | None
+RUN_STATUSES = ("ok", "failed")
 
 
 @dataclass(frozen=True)

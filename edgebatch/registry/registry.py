@@ -1,9 +1,10 @@
-"""The `Registry` facade: versioned, content-addressed `.tflite` artifacts under one root.
+"""The `Registry` facade: versioned, content-addressed `.tflite` artifacts.
 
-Layout: `<root>/blobs/` (see store.py), `<root>/index.sqlite` (see index.py) and
-`<root>/registry.lock`. A put writes and fsyncs its blob before the index row is
-committed, so a crash at any point never leaves a row without its complete blob.
-Whatever damages a blob afterwards, `verify` finds and `export` refuses (see verify.py).
+Blobs live under `<root>/blobs/` (store.py); the index lives in the database at `url`
+(database.py), by default SQLite at `<root>/index.sqlite`. A put writes and fsyncs its blob
+before the index row is committed, so a crash at any point never leaves a row without its
+complete blob. Whatever damages a blob afterwards, `verify` finds and `export` refuses
+(verify.py).
 """
 
 from __future__ import annotations
@@ -15,46 +16,59 @@ from pathlib import Path
 from typing import Any
 
 from edgebatch.errors import CorruptBlobError, RegistryError
+from edgebatch.registry.database import INDEX_FILE, Database, default_url
 from edgebatch.registry.diff import diff_artifacts
 from edgebatch.registry.index import Index, to_iso
-from edgebatch.registry.lock import registry_lock
-from edgebatch.registry.records import Artifact, MetricValue, Run
+from edgebatch.registry.migrations import schema_version, upgrade
+from edgebatch.registry.records import RUN_STATUSES, Artifact, MetricValue, Run
 from edgebatch.registry.refs import Ref, check_alias, check_name, parse_ref
-from edgebatch.registry.store import BlobStore, write_atomic
+from edgebatch.registry.store import BlobStore, DirectoryBlobStore, write_atomic
 from edgebatch.registry.verify import VerifyReport, blob_defect, check_store, is_tflite
 
-INDEX_FILE = "index.sqlite"
-RUN_STATUSES = ("ok", "failed")
+BLOB_DIR = "blobs"
+LOCK_FILE = "registry.lock"
 
 
 class Registry:
     """Artifacts by name and auto-incremented version, plus aliases and run records.
 
-    Safe for many processes at once (e.g. joblib workers) on a local file system.
+    Safe for many processes at once (e.g. joblib workers) on one machine; with a PostgreSQL
+    `url` and a `root` every machine mounts, for jobs on many machines.
     `Registry(root)` creates the registry if there is none; `Registry.open(root)` does not.
     """
 
-    def __init__(self, root: str | os.PathLike[str]):
+    def __init__(self, root: str | os.PathLike[str], *, url: str | None = None):
         self.root = Path(root)
+        self.url = url or default_url(self.root)
+        self.database = Database(self.url, lock_file=self.root / LOCK_FILE)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.store = BlobStore(self.root / "blobs")
-        self._lock_path = self.root / "registry.lock"
-        # Creating the index switches it to WAL, which SQLite refuses (without waiting) while
-        # another process has it open: two processes opening a new registry at once collided.
-        with registry_lock(self._lock_path, exclusive=True):
-            self.index = Index(self.root / INDEX_FILE)
+        self.store: BlobStore = DirectoryBlobStore(self.root / BLOB_DIR)
+        self.database.prepare()
+        upgrade(self.database)
+        self.index = Index(self.database)
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str]) -> Registry:
-        """The registry at `root`; RegistryError (and nothing created) if there is none there."""
+    def open(cls, root: str | os.PathLike[str], *, url: str | None = None) -> Registry:
+        """The registry at `root` (index at `url`); RegistryError, and nothing created, if
+        there is none there."""
         root = Path(root)
-        if not (root / INDEX_FILE).is_file():
-            reason = f"the directory has no {INDEX_FILE}" if root.is_dir() else "no such directory"
-            raise RegistryError(f"no registry at {root}: {reason}")
-        return cls(root)
+        database = Database(url or default_url(root), lock_file=root / LOCK_FILE)
+        if not root.is_dir():
+            reason = "no such directory"
+        elif not database.exists():
+            reason = (
+                f"the directory has no {INDEX_FILE}"
+                if url is None
+                else f"no such file: {database.display_url}"
+            )
+        elif schema_version(database) == 0:
+            reason = f"{database.display_url} holds no registry index"
+        else:
+            return cls(root, url=url)
+        raise RegistryError(f"no registry at {root}: {reason}")
 
     def __repr__(self) -> str:
-        return f"Registry({str(self.root)!r})"
+        return f"Registry({str(self.root)!r}, url={self.database.display_url!r})"
 
     # --- artifacts -------------------------------------------------------------------
 
@@ -73,13 +87,13 @@ class Registry:
 
         If the bytes equal the latest version's, nothing is added (recipe, metrics and the
         rest are not stored) and that latest version comes back with `unchanged=True`.
-        Metric values may be int, float, str or None; SQLite stores NaN as None.
+        Metric values may be int, float, str or None; NaN is stored as None.
         """
         check_name(name)
         data = tflite if isinstance(tflite, bytes) else _read(Path(tflite))
         if not is_tflite(data):
             raise RegistryError(f"cannot register {name!r}: the bytes are not a TFLite flatbuffer")
-        with registry_lock(self._lock_path, exclusive=False):
+        with self.database.registry_lock(exclusive=False):
             sha256 = self.store.put(data)
             version, added = self.index.add_artifact(
                 name,
@@ -132,9 +146,15 @@ class Registry:
     def read_blob(self, artifact: Artifact) -> bytes:
         """The artifact's `.tflite` bytes, re-hashed: CorruptBlobError if missing or damaged."""
         hint = "run edgebatch-registry verify"
-        if not artifact.path.is_file():
-            raise CorruptBlobError(f"blob for {artifact.ref} is missing: {artifact.path}; {hint}")
-        data = _read(artifact.path)
+        try:
+            with self.store.open(artifact.sha256) as blob:
+                data = blob.read()
+        except FileNotFoundError as e:
+            raise CorruptBlobError(
+                f"blob for {artifact.ref} is missing: {artifact.path}; {hint}"
+            ) from e
+        except OSError as e:
+            raise RegistryError(f"cannot read {artifact.path}: {e.strerror}") from e
         defect = blob_defect(data, artifact.sha256)
         if defect is not None:
             raise CorruptBlobError(f"blob for {artifact.ref} is corrupt: {defect}; {hint}")
@@ -153,19 +173,20 @@ class Registry:
     def verify(self) -> VerifyReport:
         """Re-hash every artifact's blob and look for missing, corrupt and stray files."""
         # Alone, like gc: a put in flight has a blob or temp file but no index row yet.
-        with registry_lock(self._lock_path, exclusive=True):
+        with self.database.registry_lock(exclusive=True):
             refs_by_sha256 = self.index.refs_by_sha256()
-            blob_paths = dict(self.store.blobs())
+            blobs = set(self.store.blobs())
             temp_files = list(self.store.temp_files())
-        return check_store(self.store, refs_by_sha256, blob_paths, temp_files)
+        return check_store(self.store, refs_by_sha256, blobs, temp_files)
 
     def gc(self) -> dict[str, int]:
         """Remove blobs no artifact references and temp files of interrupted writes."""
-        with registry_lock(self._lock_path, exclusive=True):  # no put is in flight
+        with self.database.registry_lock(exclusive=True):  # no put is in flight
             referenced = self.index.refs_by_sha256()
-            orphans = [path for sha, path in self.store.blobs() if sha not in referenced]
+            orphans = [sha256 for sha256 in self.store.blobs() if sha256 not in referenced]
             temp_files = list(self.store.temp_files())
-            bytes_freed = sum(_remove(path) for path in orphans + temp_files)
+            bytes_freed = sum(self.store.delete(sha256) for sha256 in orphans)
+            bytes_freed += sum(self.store.delete_temp_file(path) for path in temp_files)
         return {
             "blobs_removed": len(orphans),
             "temp_files_removed": len(temp_files),
@@ -224,10 +245,3 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise RegistryError(f"cannot read {path}: {e.strerror}") from e
-
-
-def _remove(path: Path) -> int:
-    """Delete `path`; return the bytes it held."""
-    size = path.stat().st_size
-    path.unlink()
-    return size

@@ -1,8 +1,10 @@
-"""Content-addressed blob store: blobs/<sha[:2]>/<sha>.tflite, each written atomically.
+"""Blob stores: `.tflite` bytes addressed by their sha256, each written atomically.
 
-A blob appears under its final name only after its bytes are fsynced, so a reader
-never sees a partial blob. A writer killed mid-write leaves a hidden `*.tmp` file
-that readers ignore and `Registry.gc` removes.
+`BlobStore` is what the registry needs from a store; `DirectoryBlobStore` keeps blobs as
+files under a directory (local, or a mount every machine of a cluster shares):
+`<root>/<sha[:2]>/<sha>.tflite`. A blob appears under its final name only after its bytes
+are fsynced, so a reader never sees a partial blob. A writer killed mid-write leaves a
+hidden `*.tmp` file that readers ignore and `Registry.gc` removes.
 """
 
 from __future__ import annotations
@@ -12,9 +14,38 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 BLOB_SUFFIX = ".tflite"
 TEMP_SUFFIX = ".tmp"
+
+
+class BlobStore(Protocol):
+    """Where the registry keeps blob bytes; identical bytes are stored once."""
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (or reuse its intact blob) and return its sha256."""
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob's bytes for reading; FileNotFoundError if it is missing."""
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob lives (what artifacts and problem reports show)."""
+
+    def exists(self, sha256: str) -> bool:
+        """Whether a blob (intact or not) is stored under `sha256`."""
+
+    def blobs(self) -> Iterator[str]:
+        """The sha256 of every complete blob."""
+
+    def delete(self, sha256: str) -> int:
+        """Remove a blob; return the bytes it held."""
+
+    def temp_files(self) -> Iterator[Path]:
+        """Leftovers of writes that never completed."""
+
+    def delete_temp_file(self, path: Path) -> int:
+        """Remove one of `temp_files()`; return the bytes it held."""
 
 
 def fsync_dir(path: Path) -> None:
@@ -42,8 +73,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-class BlobStore:
-    """Blobs named by the sha256 of their bytes; identical bytes are stored once."""
+class DirectoryBlobStore:
+    """A `BlobStore` in a directory: one file per blob, named by the sha256 of its bytes."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -68,17 +99,33 @@ class BlobStore:
         write_atomic(path, data)
         return sha256
 
-    def blobs(self) -> Iterator[tuple[str, Path]]:
-        """Every complete blob as (sha256, path)."""
+    def open(self, sha256: str) -> BinaryIO:
+        return self.path(sha256).open("rb")
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def blobs(self) -> Iterator[str]:
         for path in self.root.glob(f"*/*{BLOB_SUFFIX}"):
             if not path.name.startswith("."):
-                yield path.name.removesuffix(BLOB_SUFFIX), path
+                yield path.name.removesuffix(BLOB_SUFFIX)
+
+    def delete(self, sha256: str) -> int:
+        return _remove(self.path(sha256))
 
     def temp_files(self) -> Iterator[Path]:
-        """Leftovers of writes that never reached their rename."""
         return self.root.glob(f"*/.*{TEMP_SUFFIX}")
+
+    def delete_temp_file(self, path: Path) -> int:
+        return _remove(path)
 
 
 def _file_sha256(path: Path) -> str:
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _remove(path: Path) -> int:
+    size = path.stat().st_size
+    path.unlink()
+    return size

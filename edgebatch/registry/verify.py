@@ -72,7 +72,7 @@ class VerifyReport:
 def check_store(
     store: BlobStore,
     refs_by_sha256: dict[str, list[str]],
-    blob_paths: dict[str, Path],
+    blobs: set[str],
     temp_files: list[Path],
 ) -> VerifyReport:
     """Re-hash every blob the index references; report those missing or corrupt, then the
@@ -81,7 +81,8 @@ def check_store(
     for sha256, refs in refs_by_sha256.items():
         path = store.path(sha256)
         try:
-            data = path.read_bytes()
+            with store.open(sha256) as blob:
+                data = blob.read()
         except FileNotFoundError:
             problems.append(Problem("missing", path, "no such file", refs))
             continue
@@ -89,8 +90,8 @@ def check_store(
         if defect is not None:
             problems.append(Problem("corrupt", path, defect, refs))
     problems += [
-        Problem("orphan", path, "no artifact uses this blob")
-        for sha256, path in blob_paths.items()
+        Problem("orphan", store.path(sha256), "no artifact uses this blob")
+        for sha256 in sorted(blobs)
         if sha256 not in refs_by_sha256
     ]
     problems += [Problem("temp", path, "left by an interrupted write") for path in temp_files]

@@ -32,7 +32,7 @@ def write_job_report(result: dict, out_dir: Path) -> dict[str, Path]:
 
 def job_document(result: dict) -> Document:
     doc = Document(title=str(result.get("name") or "unnamed job"), subtitle=_subtitle(result))
-    for part in (_status, _configuration, _validation, _quantization, _model, _op_histogram,
+    for part in (_status, _diagnosis, _configuration, _validation, _quantization, _model, _op_histogram,
                  _latency, _conversion, _artifact, _tool_versions, _resolved_config):
         doc.add(*part(result))
     return doc
@@ -58,6 +58,34 @@ def _status(result: dict) -> list[Block]:
                               ("signature", fmt.value(error.get("signature")))]))
         if error.get("message"):
             blocks.append(Code(str(error["message"])))
+    return blocks
+
+
+def _diagnosis(result: dict) -> list[Block]:
+    """What the failed job found out: repros of the parts that fail to convert, or the ops
+    where the error against PyTorch jumps."""
+    diagnosis = section(result, "diagnosis")
+    if not diagnosis:
+        return []
+    found = len(diagnosis.get("culprits") or []) + len(diagnosis.get("accuracy_culprits") or [])
+    note = f"{found} found in {fmt.value(diagnosis.get('seconds'))} s"
+    if diagnosis.get("timed_out"):
+        note += " (diagnosis.timeout_s ran out: there may be more)"
+    if diagnosis.get("error"):
+        note = f"the diagnosis failed: {diagnosis['error']}"
+    blocks: list[Block] = [Heading("Diagnosis"), Paragraph(note, label=str(diagnosis.get("kind")))]
+    for i, culprit in enumerate(diagnosis.get("culprits") or [], 1):
+        blocks += [Heading(f"Culprit {i}: {culprit.get('op') or 'a region'}", level=3),
+                   Fields([("signature", fmt.value(culprit.get("signature"))),
+                           ("source", fmt.value(culprit.get("source"))),
+                           ("error", fmt.value(culprit.get("error")))]),
+                   Code(str(culprit.get("repro") or ""), language="python")]
+    rows = [[c.get("op"), fmt.value(c.get("source")), c.get("cause"),
+             fmt.value(c.get("error_before")), fmt.value(c.get("error_after")),
+             fmt.value(c.get("tolerance"))] for c in diagnosis.get("accuracy_culprits") or []]
+    if rows:
+        blocks.append(Table(["op", "source", "cause", "error before", "error after",
+                             "tolerance"], rows))
     return blocks
 
 

@@ -65,3 +65,15 @@ class Raises(nn.Module):
 
     def forward(self, x):
         raise RuntimeError("this model is broken on purpose")
+
+
+class TanhHead(nn.Module):
+    """linear → tanh → linear: a model small enough to pin a wrong tanh lowering."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(8, 16)
+        self.last = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.last(torch.tanh(self.first(x)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -71,6 +72,34 @@ def test_conversion_failure_records_stage_class_and_signature(tmp_path):
     (run_record,) = Registry(tmp_path / "registry").runs("user_module")
     assert (run_record.status, run_record.stage, run_record.error_signature) == (
         "failed", "convert", result["error"]["signature"])
+
+
+def test_a_conversion_failure_is_diagnosed_with_a_runnable_repro(tmp_path):
+    result, out = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.Unconvertible"))
+    diagnosis = result["diagnosis"]
+    assert (diagnosis["kind"], diagnosis["timed_out"], diagnosis["error"]) == (
+        "conversion", False, None)
+    (culprit,) = diagnosis["culprits"]
+    assert "digamma" in culprit["op"] and culprit["error"].startswith("UnsupportedOpError")
+    ast.parse(culprit["repro"])
+    assert "diagnose" in result["timings"] and result["stage"] == "convert"  # verdict unchanged
+    report = (out / "report.md").read_text()
+    assert "## Diagnosis" in report and culprit["repro"].splitlines()[0] in report
+
+
+def test_a_validation_failure_is_pinned_to_the_op_that_drifts(tmp_path, monkeypatch):
+    import torch
+
+    from tests.debug.wrong_lowerings import negated, swap_lowering
+
+    swap_lowering(monkeypatch, torch.ops.aten.tanh.default, negated)
+    result, out = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.TanhHead"))
+    assert (result["stage"], result["error"]["class"]) == ("validate", "ValidationError")
+    (culprit,) = result["diagnosis"]["accuracy_culprits"]
+    assert culprit["op"].startswith("aten.tanh") and culprit["cause"] == "conversion"
+    assert "modules.py" in culprit["source"]
+    assert culprit["error_before"] < culprit["tolerance"] < culprit["error_after"]
+    assert "| aten.tanh" in (out / "report.md").read_text()
 
 
 def test_degenerate_reference_fails_the_recipe(tmp_path):

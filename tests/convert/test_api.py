@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import edgebatch
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 
 

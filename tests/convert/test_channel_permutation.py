@@ -17,8 +17,9 @@ from edgebatch._convert.export import export_module
 from edgebatch._convert.passes.channel_permutation import (
     CHANNEL_ORDER_META, Piece, Virtual, fold_channel_permutations,
 )
-from edgebatch._convert.passes.invariants import check_graph, run_program
-from edgebatch.inspect import summarize
+from edgebatch._convert.passes.invariants import run_program
+from edgebatch._convert.passes.manager import GraphPass, run_passes
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 from tests.quantize.helpers import pt2e, randomize_batchnorm
 
@@ -85,11 +86,11 @@ def _folded(module, args):
     with torch.no_grad():
         expected = module(*args)
     expected = expected if isinstance(expected, tuple) else (expected,)
-    result = fold_channel_permutations(program)
-    check_graph(program)
+    (record,) = run_passes(
+        program, [GraphPass("channel_permutation", fold_channel_permutations)], check=True)
     for actual, ref in zip(run_program(program, *args), expected, strict=True):
         np.testing.assert_allclose(actual.numpy(), ref.numpy(), atol=1e-5, rtol=1e-5)
-    return program, result
+    return program, record.stats
 
 
 def test_every_shuffle_of_shufflenet_blocks_folds():
@@ -176,7 +177,7 @@ def test_dynamic_batch_folds_and_resizes():
     module, x = _mini_shufflenet(), torch.randn(2, 3, 16, 16)
     batch = torch.export.Dim("batch", min=1, max=8)
     program = export_module(module, (x,), dynamic_shapes=({0: batch},))
-    assert fold_channel_permutations(program)["folded_shuffles"] == 6
+    assert fold_channel_permutations(program).stats["folded_shuffles"] == 6
     model = edgebatch.convert(module, (x,), dynamic_shapes=({0: batch},))
     x3 = torch.randn(3, 3, 16, 16)
     with torch.no_grad():
@@ -187,7 +188,7 @@ def test_quantized_shuffles_are_left_to_the_quantized_lowering():
     module, x = _mini_shufflenet(), torch.randn(1, 3, 16, 16)
     quantized, _ = pt2e(module, (x,), calibration=[(torch.randn(1, 3, 16, 16),) for _ in range(4)])
     program = export_module(quantized, (x,))
-    assert fold_channel_permutations(program)["folded_shuffles"] == 0  # weights are int8 + DQ
+    assert fold_channel_permutations(program).stats["folded_shuffles"] == 0  # weights are int8 + DQ
     with torch.no_grad():
         expected = quantized(x).numpy().ravel()
     actual = edgebatch.convert(quantized, (x,))(x).ravel()

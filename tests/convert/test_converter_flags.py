@@ -8,7 +8,7 @@ import edgebatch
 from edgebatch._convert.lowerings import lower
 from edgebatch._imports import tensorflow
 from edgebatch.errors import ConversionError
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 
 tf = tensorflow()
 

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 import edgebatch
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 
 

@@ -13,15 +13,15 @@ import torch.nn.functional as F
 
 import edgebatch
 from edgebatch._convert.export import export_module
-from edgebatch._convert.passes import run_passes
+from edgebatch._convert.ir import nhwc_ops
 from edgebatch._convert.passes.invariants import check_graph, run_program
-from edgebatch._convert.passes.layout import nhwc_ops
+from edgebatch._convert.passes.pipeline import run_pipeline
 from edgebatch._convert.passes.layout.perm import (
     after_permute, before_permute, channels_last, reduce_transpose, relative,
 )
 from edgebatch._convert.passes.layout.rewrite import PHYSICAL_LAYOUT_META
 from edgebatch._convert.passes.layout.rules.views import reshape_layout
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 
 aten = torch.ops.aten
@@ -46,8 +46,8 @@ class Fn(nn.Module):
 
 def _rewritten(module, args):
     program = export_module(module.eval(), args)
-    run_passes(program)
-    check_graph(program)
+    run_pipeline(program, check=True)
+    check_graph(program, tidy=True)
     with torch.no_grad():
         expected = module(*args)
     expected = expected if isinstance(expected, (tuple, list)) else [expected]

@@ -12,7 +12,7 @@ import torch
 
 import edgebatch
 import model_zoo
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import op_counts
 
 CNNS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_1",

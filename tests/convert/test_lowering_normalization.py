@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import edgebatch
 
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 
 

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 from tests.convert.fn_module import Fn
 

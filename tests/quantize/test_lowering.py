@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import edgebatch
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from edgebatch.quantize.quant_config import QuantConfig
 from edgebatch.quantize.report import classify_ops, run_tflite
 from tests.quantize.helpers import CNN_SHAPE, pt2e, pt2e_qat, seeded_batches, small_cnn

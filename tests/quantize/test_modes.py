@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import edgebatch
-from edgebatch.inspect import summarize
+from edgebatch.flatbuffer_summary import summarize
 from edgebatch.quantize import presets
 from edgebatch.quantize.quant_config import QuantConfig
 from edgebatch.quantize.report import classify_ops, error_metrics, quantization_report, run_tflite

@@ -1,4 +1,5 @@
-"""Fixtures for registry tests: a real registry in tmp_path, fake .tflite bytes, a put helper."""
+"""Fixtures for registry tests: a real registry in tmp_path, with its index in SQLite and
+(tests marked postgres) in PostgreSQL; fake .tflite bytes; a put helper."""
 
 from __future__ import annotations
 
@@ -19,9 +20,15 @@ def tflite_bytes_fixture():
     return tflite_bytes
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def index_url(request) -> str | None:
+    """None for the default SQLite index in the registry root, or a fresh PostgreSQL database."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-def registry(tmp_path) -> Registry:
-    return Registry(tmp_path / "registry")
+def registry(tmp_path, index_url) -> Registry:
+    return Registry(tmp_path / "registry", url=index_url)
 
 
 @pytest.fixture

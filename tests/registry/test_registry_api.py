@@ -1,16 +1,22 @@
-"""The Registry API on a real SQLite index and blob store."""
+"""The Registry API on a real index (SQLite, and PostgreSQL for tests marked postgres) and
+blob store."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from edgebatch.errors import CorruptBlobError, RegistryError
-from edgebatch.registry import Problem, Registry, parse_ref
+from edgebatch.registry import Problem, Registry, parse_ref, tables
+from edgebatch.registry.migrations import schema_version
 from edgebatch.registry.refs import Ref
+from edgebatch.registry.store import DirectoryBlobStore
 
 
 def test_versions_increment_per_name(registry, put):
@@ -52,17 +58,19 @@ def test_put_stores_everything_it_is_given(registry, tmp_path, tflite_bytes):
     assert artifact.run_id == "run-1"
     assert artifact.report_paths == {"html": str(tmp_path / "report.html")}
     assert datetime.fromisoformat(artifact.created_at).tzinfo == timezone.utc
-    assert Registry(registry.root).get("resnet18@1") == artifact  # persisted, reopens
+    assert Registry(registry.root, url=registry.url).get("resnet18@1") == artifact  # reopens
 
 
-def test_index_is_sqlite_in_wal_mode(registry):
+def test_the_default_index_is_sqlite_in_wal_mode_in_the_root(tmp_path):
+    registry = Registry(tmp_path / "registry")
+    assert registry.url == f"sqlite:///{tmp_path / 'registry' / 'index.sqlite'}"
     db = sqlite3.connect(registry.root / "index.sqlite")
     try:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     finally:
         db.close()
-    assert {"runs", "artifacts", "metrics", "aliases"} <= tables
+    assert names == {"schema_version", "artifacts", "artifact_metrics", "aliases", "run_records"}
 
 
 def test_putting_the_latest_bytes_again_adds_no_version(registry, put):
@@ -153,6 +161,18 @@ def test_get_unknown_names_the_alternatives(registry, put):
         registry.get("resnet18@7")
     with pytest.raises(RegistryError, match=r"no alias 'production' \(aliases: baseline\)"):
         registry.get("resnet18@production")
+
+
+def test_listings_sort_by_code_point_on_every_database(registry, put):
+    names = ["beta", "Zeta", "alpha", "b_2", "b.1"]
+    for name in names:
+        put(name, name)
+        registry.set_alias(name, 1, name.replace(".", "_"))  # aliases cannot start with a digit
+
+    assert [a.name for a in registry.list()] == sorted(names)  # Zeta first, as in SQLite
+    assert registry.get("b.1@b_1").ref == "b.1@1"
+    registry.set_alias("alpha", 1, "Zulu")
+    assert list(registry.aliases("alpha")) == ["Zulu", "alpha"]
 
 
 def test_aliases_move_and_are_per_name(registry, put):
@@ -253,10 +273,12 @@ def test_export_refuses_a_corrupt_or_missing_blob(registry, put, tmp_path, tflit
     assert not (tmp_path / "model.tflite").exists()
 
 
-def test_open_finds_an_existing_registry_and_creates_nothing(registry, put, tmp_path):
+def test_open_finds_an_existing_registry(registry, put):
     put("resnet18", "one")
-    assert Registry.open(registry.root).get("resnet18").version == 1
+    assert Registry.open(registry.root, url=registry.url).get("resnet18").version == 1
 
+
+def test_open_refuses_a_missing_root_or_index_and_creates_nothing(tmp_path):
     with pytest.raises(RegistryError, match=f"no registry at {tmp_path / 'typo'}: no such dir"):
         Registry.open(tmp_path / "typo")
     assert not (tmp_path / "typo").exists()
@@ -294,14 +316,14 @@ def _not_tflite(registry, put, tflite_bytes):
     path = registry.store.path(sha256)
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)
-    db = sqlite3.connect(registry.root / "index.sqlite")
-    with db:  # a row put() would refuse, as an older or hand-edited index may hold
+    # A row put() would refuse, as a hand-edited index may hold.
+    with registry.database.write() as db:
         db.execute(
-            "INSERT INTO artifacts (name, version, sha256, size_bytes, created_at, recipe,"
-            " tool_versions, report_paths) VALUES ('junk', 1, ?, 16, '', '{}', '{}', '{}')",
-            (sha256,),
+            sa.insert(tables.artifacts).values(
+                name="junk", version=1, sha256=sha256, size_bytes=16, created_at="",
+                recipe="{}", tool_versions="{}", report_paths="{}",
+            )
         )
-    db.close()
     return path, "not a TFLite flatbuffer", ["junk@1"]
 
 
@@ -411,3 +433,98 @@ def test_runs_record_failures_and_last_good(registry):
 
     with pytest.raises(RegistryError, match="run status must be one of"):
         _record(registry, "r4", "crashed", "2025-01-04T00:00:00+00:00")
+
+
+def test_runs_that_finished_at_once_come_latest_recorded_first(registry):
+    for run_id in ("r2", "r1", "r3"):
+        _record(registry, run_id, "ok", "2025-01-01T00:00:00+00:00")
+    _record(registry, "r0", "ok", None)  # unfinished: last, however recent
+    assert [run.run_id for run in registry.runs("resnet18")] == ["r3", "r1", "r2", "r0"]
+
+    _record(registry, "r1", "failed", "2025-01-01T00:00:00+00:00")  # recorded again
+    assert [run.run_id for run in registry.runs("resnet18")] == ["r1", "r3", "r2", "r0"]
+
+
+# --- the index behind a URL -------------------------------------------------------------
+
+
+def test_an_index_written_before_database_urls_opens_migrated(tmp_path, tflite_bytes):
+    root = tmp_path / "registry"
+    blob = DirectoryBlobStore(root / "blobs").put(tflite_bytes("legacy"))
+    db = sqlite3.connect(root / "index.sqlite")
+    db.executescript((Path(__file__).parent / "legacy_v1_index.sql").read_text())
+    db.close()
+
+    registry = Registry.open(root)
+
+    artifact = registry.get("resnet18@baseline")
+    assert artifact.sha256 == blob and artifact.recipe == {"quant": {"mode": "drq"}}
+    assert artifact.metrics == {
+        "max_abs_error": 2.5e-6, "num_ops": 42, "verdict": "pass", "latency_ms": None
+    }
+    assert [type(v) for v in artifact.metrics.values()] == [float, int, str, type(None)]
+    assert [run.run_id for run in registry.runs("resnet18")] == ["run-0", "run-1"]  # newest first
+    assert registry.last_good("resnet18").config == {"quant": "drq"}
+    assert registry.verify().ok
+    assert registry.put("resnet18", tflite_bytes("new"), recipe={}, metrics={"n": 1},
+                        tool_versions={}).version == 2
+    assert schema_version(registry.database) == tables.SCHEMA_VERSION
+    assert set(sa.inspect(registry.database.engine).get_table_names()) == {
+        "schema_version", "artifacts", "artifact_metrics", "aliases", "run_records"
+    }
+
+
+def test_an_index_of_a_newer_schema_is_refused(registry):
+    with registry.database.write() as db:
+        db.execute(sa.update(tables.schema_version).values(version=99))
+    with pytest.raises(RegistryError, match=r"schema version 99, newer than this edgebatch knows"
+                                            r" \(2\): upgrade edgebatch"):
+        Registry(registry.root, url=registry.url)
+
+
+def test_an_index_outside_the_root(tmp_path):
+    url = f"sqlite:///{tmp_path / 'index.db'}"
+    registry = Registry(tmp_path / "root", url=url)
+    registry.put("resnet18", b"\x1c\x00\x00\x00TFL3one", recipe={}, metrics={}, tool_versions={})
+
+    assert Registry.open(tmp_path / "root", url=url).get("resnet18").version == 1
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == ["blobs", "registry.lock"]
+    missing = f"sqlite:///{tmp_path / 'typo.db'}"
+    with pytest.raises(RegistryError, match=f"no registry at .*root: no such file: {missing}"):
+        Registry.open(tmp_path / "root", url=missing)
+    assert not (tmp_path / "typo.db").exists()
+
+
+@pytest.mark.postgres
+def test_open_refuses_a_postgresql_database_without_an_index(tmp_path, postgres_url):
+    (tmp_path / "root").mkdir()
+    shown = sa.make_url(postgres_url).render_as_string(hide_password=True)
+    with pytest.raises(RegistryError) as error:
+        Registry.open(tmp_path / "root", url=postgres_url)
+    expected = f"no registry at {tmp_path / 'root'}: {shown} holds no registry index"
+    assert str(error.value) == expected
+    assert sa.inspect(sa.create_engine(postgres_url)).get_table_names() == []
+    assert list((tmp_path / "root").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@host/db", "unsupported registry URL mysql://u@host/db: use sqlite:///PATH"),
+        ("sqlite://", "registry URL sqlite:// names no SQLite file"),
+        ("no url", "bad registry URL 'no url'"),
+    ],
+)
+def test_bad_urls_are_registry_errors_and_create_nothing(tmp_path, url, message):
+    with pytest.raises(RegistryError, match=re.escape(message)):
+        Registry(tmp_path / "registry", url=url)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_that_does_not_answer_is_one_line_without_the_password(tmp_path):
+    url = "postgresql://edgebatch:s3cret@127.0.0.1:1/registry"  # port 1: connection refused
+    with pytest.raises(RegistryError) as error:
+        Registry(tmp_path / "registry", url=url)
+    message = str(error.value)
+    assert message.startswith("registry index postgresql://edgebatch:***@127.0.0.1:1/registry: ")
+    assert "s3cret" not in message and "\n" not in message

@@ -1,7 +1,8 @@
 """The `edgebatch-registry` command line, in-process via main() and as a real subprocess.
 
 A subprocess pays for importing torch (a few seconds), so those tests are the few where
-the exit status and stderr of the real command are the point.
+the exit status and stderr of the real command are the point. With a PostgreSQL index the
+commands find it through $EDGEBATCH_REGISTRY_URL (set by the `cli_env` fixture).
 """
 
 from __future__ import annotations
@@ -13,13 +14,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from edgebatch.registry import Registry
-from edgebatch.registry.cli import main
+from edgebatch.registry.cli import ENV_URL, main
 
 
 @pytest.fixture
-def root(registry, put):
+def cli_env(index_url, monkeypatch):
+    """Point the commands at the registry's index: nothing for the default SQLite file,
+    $EDGEBATCH_REGISTRY_URL for a PostgreSQL database."""
+    monkeypatch.delenv(ENV_URL, raising=False)
+    if index_url is not None:
+        monkeypatch.setenv(ENV_URL, index_url)
+
+
+@pytest.fixture
+def root(registry, put, cli_env):
     metrics = {"max_abs_error": 1e-6, "num_ops": 40}
     put("resnet18", "one", metrics=metrics, recipe={"quant": {"mode": "none"}})
     metrics = {"max_abs_error": 2e-6, "num_ops": 38}
@@ -58,8 +69,8 @@ def test_list(root, capsys):
     assert artifact["name"] == "vit_b_16" and artifact["tool_versions"] == {"torch": "2.14.1"}
 
 
-def test_list_empty_registry(tmp_path, capsys):
-    root = Registry(tmp_path / "empty").root
+def test_list_empty_registry(tmp_path, index_url, cli_env, capsys):
+    root = Registry(tmp_path / "empty", url=index_url).root
     assert run(capsys, "--root", str(root), "list") == (0, "(none)\n", "")
 
 
@@ -72,6 +83,28 @@ def test_show(root, capsys):
 
     code, out, _ = run(capsys, "--root", root, "show", "resnet18", "--json")
     assert json.loads(out)["version"] == 2
+
+
+def test_show_ops_gives_the_histogram_and_the_xnnpack_partitions(registry, cli_env, capsys):
+    import torch
+
+    import edgebatch
+
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    registry.put("small_cnn", edgebatch.convert(module.eval(), (torch.randn(1, 3, 8, 8),)).flatbuffer,
+                 recipe={}, metrics={}, tool_versions={})
+    code, out, _ = run(capsys, "--root", str(registry.root), "show", "small_cnn", "--ops")
+    assert code == 0
+    assert "CONV_2D" in out and "XNNPACK partitions: 1" in out
+    code, out, _ = run(capsys, "--root", str(registry.root), "show", "small_cnn", "--ops", "--json")
+    ops = json.loads(out)["ops"]
+    assert ops["histogram"]["CONV_2D"] == 1 and ops["xnnpack_partitions"] == 1
+
+
+def test_explore_without_model_explorer_says_how_to_get_it(root, capsys):
+    code, _, err = run(capsys, "--root", root, "show", "resnet18", "--explore")
+    assert code == 2
+    assert_one_error_line(err, "pip install 'edgebatch[viz]'")
 
 
 def test_diff(root, capsys):
@@ -170,6 +203,16 @@ def test_default_root_from_environment(root, monkeypatch, capsys):
     assert code == 0 and json.loads(out)["name"] == "vit_b_16"
 
 
+def test_url_option_wins_over_the_environment(root, registry, monkeypatch, capsys):
+    monkeypatch.setenv(ENV_URL, "postgresql://nobody@127.0.0.1:1/nothing")
+    code, out, _ = run(capsys, "--root", root, "--url", registry.url, "list", "--json")
+    assert code == 0 and len(json.loads(out)) == 3
+
+    code, out, err = run(capsys, "--root", root, "list")
+    assert code == 2 and out == ""
+    assert_one_error_line(err, "registry index postgresql://nobody@127.0.0.1:1/nothing: ")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -215,6 +258,16 @@ def test_every_command_needs_an_existing_registry(tmp_path, capsys, argv):
         assert code == 2 and out == ""
         assert_one_error_line(err, f"no registry at {root}: {reason}")
     assert sorted(tmp_path.iterdir()) == [plain] and list(plain.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_without_an_index_is_no_registry(tmp_path, postgres_url, capsys):
+    shown = sa.make_url(postgres_url).render_as_string(hide_password=True)
+    for argv in (["list"], ["verify"], ["gc"]):
+        code, out, err = run(capsys, "--root", str(tmp_path), "--url", postgres_url, *argv)
+        assert code == 2 and out == ""
+        assert_one_error_line(err, f"no registry at {tmp_path}: {shown} holds no registry index")
+    assert sa.inspect(sa.create_engine(postgres_url)).get_table_names() == []
 
 
 def test_usage_errors_exit_2(capsys):

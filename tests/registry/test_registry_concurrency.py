@@ -1,10 +1,12 @@
-"""Parallel writers and killed writers, with real processes and a real SQLite file."""
+"""Parallel writers and killed writers, with real processes and a real index (SQLite, and
+PostgreSQL for the tests marked postgres)."""
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
 import os
+import random
 import signal
 import time
 
@@ -18,9 +20,9 @@ HEADER = b"\x1c\x00\x00\x00TFL3"
 PUTS_PER_WRITER = 20
 
 
-def _write_many(root, writer, barrier):
+def _write_many(root, url, writer, barrier):
     barrier.wait()  # both processes also create the fresh registry at once
-    registry = Registry(root)
+    registry = Registry(root, url=url)
     for i in range(PUTS_PER_WRITER):
         # Every 5th put has the same bytes in both writers, under each writer's own name:
         # one blob, written by both at once.
@@ -34,17 +36,35 @@ def _write_many(root, writer, barrier):
         )
 
 
-def _put_once(root, barrier, unchanged):
-    registry = Registry(root)
+def _put_once(root, url, barrier, unchanged):
+    registry = Registry(root, url=url)
     barrier.wait()
     artifact = registry.put("resnet18", HEADER + b"same", recipe={}, metrics={}, tool_versions={})
     unchanged.put(artifact.unchanged)
 
 
-def _write_forever(root):
-    registry = Registry(root)
+def _register(root, url, writer, puts, barrier):
+    registry = Registry(root, url=url)
+    barrier.wait()
+    for i in range(puts):
+        registry.put("resnet18", HEADER + f"{writer}-{i}".encode() * 100, recipe={},
+                     metrics={"writer": writer, "i": i}, tool_versions={})
+
+
+def _write_forever(root, url, sizes=(16 << 20,), seed=0):
+    registry = Registry(root, url=url)
+    pick = random.Random(seed)
     while True:
-        registry.put("big", HEADER + os.urandom(16 << 20), recipe={}, metrics={}, tool_versions={})
+        data = HEADER + os.urandom(pick.choice(sizes))
+        registry.put("big", data, recipe={}, metrics={}, tool_versions={})
+
+
+def _run(processes):
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return [process.exitcode for process in processes]
 
 
 def _assert_intact(registry):
@@ -53,18 +73,21 @@ def _assert_intact(registry):
         assert artifact.path.stat().st_size == artifact.size_bytes
 
 
+def _assert_gap_free(registry, name):
+    versions = [a.version for a in registry.list(name)]
+    assert versions == list(range(1, len(versions) + 1))
+
+
 @pytest.mark.timeout(60)
-def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+def test_two_processes_writing_at_once_lose_nothing(tmp_path, index_url):
     root = tmp_path / "registry"
     barrier = FORK.Barrier(2)
-    writers = [FORK.Process(target=_write_many, args=(root, w, barrier)) for w in ("a", "b")]
-    for process in writers:
-        process.start()
-    for process in writers:
-        process.join()
-    assert [process.exitcode for process in writers] == [0, 0]
+    writers = [
+        FORK.Process(target=_write_many, args=(root, index_url, w, barrier)) for w in ("a", "b")
+    ]
+    assert _run(writers) == [0, 0]
 
-    registry = Registry(root)
+    registry = Registry(root, url=index_url)
     unshared = [i for i in range(PUTS_PER_WRITER) if i % 5]
     artifacts = registry.list("resnet18")
     assert [a.version for a in artifacts] == list(range(1, 2 * len(unshared) + 1))
@@ -77,40 +100,59 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_the_same_bytes_put_by_many_processes_at_once_make_one_version(tmp_path):
+def test_the_same_bytes_put_by_many_processes_at_once_make_one_version(tmp_path, index_url):
     root = tmp_path / "registry"
-    Registry(root)
+    Registry(root, url=index_url)
     writers = 4
     barrier, unchanged = FORK.Barrier(writers), FORK.Queue()
     processes = [
-        FORK.Process(target=_put_once, args=(root, barrier, unchanged)) for _ in range(writers)
+        FORK.Process(target=_put_once, args=(root, index_url, barrier, unchanged))
+        for _ in range(writers)
     ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    assert [process.exitcode for process in processes] == [0] * writers
+    assert _run(processes) == [0] * writers
 
     assert sorted(unchanged.get() for _ in range(writers)) == [False] + [True] * (writers - 1)
-    assert [a.ref for a in Registry(root).list()] == ["resnet18@1"]
+    assert [a.ref for a in Registry(root, url=index_url).list()] == ["resnet18@1"]
+
+
+@pytest.mark.timeout(180)
+def test_eight_writers_into_one_name_get_every_version_once(tmp_path, index_url):
+    writers, puts = 8, 25
+    root = tmp_path / "registry"
+    Registry(root, url=index_url)
+    barrier = FORK.Barrier(writers)
+    processes = [
+        FORK.Process(target=_register, args=(root, index_url, w, puts, barrier))
+        for w in range(writers)
+    ]
+    assert _run(processes) == [0] * writers
+
+    registry = Registry(root, url=index_url)
+    artifacts = registry.list("resnet18")
+    assert [a.version for a in artifacts] == list(range(1, writers * puts + 1))
+    written = sorted((a.metrics["writer"], a.metrics["i"]) for a in artifacts)
+    assert written == [(w, i) for w in range(writers) for i in range(puts)]
+    _assert_intact(registry)
+    assert registry.verify().ok
 
 
 def _wait_for(condition, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
 
 
 @pytest.mark.timeout(60)
-def test_kill_9_during_a_write_leaves_no_visible_partial_artifact(tmp_path):
+def test_kill_9_during_a_write_leaves_no_visible_partial_artifact(tmp_path, index_url):
     root = tmp_path / "registry"
-    registry = Registry(root)
+    registry = Registry(root, url=index_url)
 
     def temp_files():
         return list(registry.store.temp_files())
 
     for _attempt in range(5):  # until the kill lands between a temp file's creation and its rename
-        writer = FORK.Process(target=_write_forever, args=(root,))
+        writer = FORK.Process(target=_write_forever, args=(root, index_url))
         writer.start()
         versions_before = len(registry.list())
         _wait_for(lambda: len(registry.list()) > versions_before)  # at least one complete put
@@ -124,10 +166,49 @@ def test_kill_9_during_a_write_leaves_no_visible_partial_artifact(tmp_path):
         pytest.fail("never caught the writer mid-write")
 
     _assert_intact(registry)
-    assert [a.version for a in registry.list()] == list(range(1, len(registry.list()) + 1))
+    _assert_gap_free(registry, "big")
 
     assert registry.gc()["temp_files_removed"] >= 1
     assert temp_files() == []
     _assert_intact(registry)
     after = registry.put("big", HEADER + b"after", recipe={}, metrics={}, tool_versions={})
     assert after.version == len(registry.list())
+
+
+def kill_writers_at_random_points(root, url, kills: int) -> dict[str, int]:
+    """SIGKILL `kills` writers, each after a random delay; return what they left."""
+    delays = random.Random(kills)
+    # Mixed sizes spread the kill points over connecting, hashing, writing the blob and
+    # the index transaction.
+    sizes = (1 << 10, 1 << 16, 1 << 20, 4 << 20)
+    for seed in range(kills):
+        writer = FORK.Process(target=_write_forever, args=(root, url, sizes, seed))
+        writer.start()
+        time.sleep(delays.uniform(0.0, 0.3))
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.join()
+        assert writer.exitcode == -signal.SIGKILL  # never died of anything else
+    registry = Registry(root, url=url)
+    report = registry.verify()
+    return {
+        "versions": len(registry.list("big")),
+        **report.counts(),
+        **registry.gc(),
+    }
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("kills", [20, pytest.param(120, marks=pytest.mark.slow)])
+def test_writers_killed_at_random_points_leave_a_consistent_registry(tmp_path, index_url, kills):
+    root = tmp_path / "registry"
+    Registry(root, url=index_url)
+
+    left = kill_writers_at_random_points(root, index_url, kills)
+
+    assert left["missing"] == left["corrupt"] == 0  # only orphans and temp files, which gc removes
+    registry = Registry(root, url=index_url)
+    _assert_gap_free(registry, "big")
+    _assert_intact(registry)
+    assert registry.verify().ok
+    after = registry.put("big", HEADER + b"after", recipe={}, metrics={}, tool_versions={})
+    assert after.version == left["versions"] + 1

@@ -16,6 +16,6 @@ from edgebatch._convert.lowerings import (  # noqa: F401
     shape,
     symbolic,
 )
-from edgebatch._convert.lowerings.registry import lookup, lower, registered_ops
+from edgebatch._convert.lowerings.registry import lookup, lower
 
-__all__ = ["lookup", "lower", "registered_ops"]
+__all__ = ["lookup", "lower"]

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import torch
-
 from edgebatch._imports import tensorflow
 from edgebatch._convert.dtypes import tf_dtype
+from edgebatch._convert.ir.nodes import norm_dim
 
 tf = tensorflow()
 
 
-def rank(x) -> int:
+def tf_rank(x) -> int:
+    """The number of dims of a TF value."""
     return x.shape.rank
-
-
-def norm_dim(dim: int, ndim: int) -> int:
-    return dim + ndim if dim < 0 else dim
 
 
 def norm_dims(dims, ndim: int) -> list[int]:
@@ -58,14 +54,10 @@ def dynamic_shape(x) -> list:
 
 
 def nchw_to_nhwc(x):
-    n = rank(x)
+    n = tf_rank(x)
     return tf.transpose(x, [0, *range(2, n), 1])
 
 
 def nhwc_to_nchw(x):
-    n = rank(x)
+    n = tf_rank(x)
     return tf.transpose(x, [0, n - 1, *range(1, n - 1)])
-
-
-def torch_int(value) -> int:
-    return int(value) if isinstance(value, (int, torch.SymInt)) else value

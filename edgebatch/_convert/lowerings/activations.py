@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import norm_dim, rank
+from edgebatch._convert.ir.nodes import norm_dim
+from edgebatch._convert.lowerings._util import tf_rank
 from edgebatch._convert.lowerings.registry import lower
 from edgebatch._convert.lowerings.shape import on_last_axis
 
@@ -88,10 +89,10 @@ def aten_log_sigmoid_forward(ctx, self):
 def aten_softmax(ctx, self, dim, *_):
     # _safe_softmax only differs for fully masked rows (all -inf → 0 instead of NaN);
     # lowering it as softmax saves 3 ops per attention block.
-    return on_last_axis(self, norm_dim(dim, rank(self)), tf.nn.softmax)
+    return on_last_axis(self, norm_dim(dim, tf_rank(self)), tf.nn.softmax)
 
 
 # _log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor
 @lower(aten._log_softmax.default)
 def aten_log_softmax(ctx, self, dim, half_to_float):
-    return on_last_axis(self, norm_dim(dim, rank(self)), tf.nn.log_softmax)
+    return on_last_axis(self, norm_dim(dim, tf_rank(self)), tf.nn.log_softmax)

@@ -1,13 +1,15 @@
 """Convolutions (1-D/2-D/3-D, grouped, depthwise, dilated, transposed), channels-last.
 
 `edgebatch::conv_cl` (emitted by the layout pass) takes and returns channels-last
-tensors; `aten.convolution` (graphs that skipped the pass) wraps the same code in
-transposes. Weights arrive in torch's layout and are transposed here; TF's converter
-folds that into the constant, so the flatbuffer holds them in TFLite's layout.
+tensors; `aten.convolution` (where the pass left a convolution in torch's layout) wraps
+the same code in transposes. Weights arrive in torch's layout and are transposed here;
+TF's converter folds that into the constant, so the flatbuffer holds them in TFLite's
+layout.
 
-Padding: torch pads (before, after) per spatial dim. Where that equals TF's SAME (or
-VALID) the conv carries it; otherwise one PAD runs first (XNNPACK fuses a zero PAD
-into the following convolution).
+Padding: torch pads (before, after) per spatial dim; the layout pass has already folded
+a zero pad before the conv into it. Where that padding equals TF's SAME (or VALID) the
+conv carries it; otherwise one PAD runs first (XNNPACK fuses a zero PAD into the
+following convolution).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, rank
+from edgebatch._convert.ir import nhwc_ops
+from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, tf_rank
 from edgebatch._convert.lowerings.registry import lower
-from edgebatch._convert.passes.layout import nhwc_ops
 
 tf = tensorflow()
 aten = torch.ops.aten
@@ -177,7 +179,7 @@ def conv_transpose(x, weight, stride, pairs, dilation, output_padding, groups, o
 def conv_channels_last(x, weight, bias, stride, padding_pairs, dilation, transposed,
                        output_padding, groups, out_spatial):
     """Any convolution on a channels-last x; returns channels-last."""
-    spatial = rank(x) - 2
+    spatial = tf_rank(x) - 2
     if spatial == 1:  # as 2-D with a height of 1
         x = tf.expand_dims(x, 1)
         weight = tf.expand_dims(weight, 2)
@@ -214,7 +216,7 @@ def edgebatch_conv_cl(ctx, x, weight, bias, stride, padding, dilation, transpose
 @lower(aten.convolution.default)
 def aten_convolution(ctx, input, weight, bias, stride, padding, dilation, transposed,
                      output_padding, groups):
-    spatial = rank(input) - 2
+    spatial = tf_rank(input) - 2
     if spatial not in (1, 2, 3):
         raise NotImplementedError(f"convolution with {spatial} spatial dims")
     pads = [(p, p) for p in (list(padding) * spatial if len(padding) == 1 else padding)]

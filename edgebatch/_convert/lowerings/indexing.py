@@ -14,7 +14,8 @@ import math
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import as_tensor, dynamic_shape, norm_dim, rank
+from edgebatch._convert.ir.nodes import norm_dim
+from edgebatch._convert.lowerings._util import as_tensor, dynamic_shape, tf_rank
 from edgebatch._convert.lowerings.elementwise import is_tensor, promoted_dtype
 from edgebatch._convert.lowerings.registry import lower
 from edgebatch._convert.lowerings.shape import on_last_axis, slice_along
@@ -77,9 +78,9 @@ def aten_embedding_bag(ctx, weight, indices, offsets, scale_grad_by_freq=False, 
 # index_select(Tensor self, int dim, Tensor index) -> Tensor
 @lower(aten.index_select.default)
 def aten_index_select(ctx, self, dim, index):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     index = as_tensor(index, tf.int32)
-    if rank(index) == 0:  # a scalar index still keeps the dim
+    if tf_rank(index) == 0:  # a scalar index still keeps the dim
         index = tf.reshape(index, [1])
     return tf.gather(self, index, axis=dim)
 
@@ -96,9 +97,9 @@ def _advanced(x, indices):
     if any(indices[d].dtype == tf.bool for d in dims):
         raise NotImplementedError("a boolean mask together with other indices")
     index_tensors = [as_tensor(indices[d], tf.int32) for d in dims]
-    perm = list(range(rank(x)))
+    perm = list(range(tf_rank(x)))
     if dims != list(range(dims[0], dims[-1] + 1)):
-        perm = dims + [d for d in range(rank(x)) if d not in dims]
+        perm = dims + [d for d in range(tf_rank(x)) if d not in dims]
         x = tf.transpose(x, perm)
         dims = list(range(len(dims)))
     flat, stride = None, 1
@@ -139,7 +140,7 @@ def aten_index(ctx, self, indices):
     masked = _single_mask(indices)
     if masked is not None:  # x[..., mask]: as many rows as True entries, known at run time
         dim, mask = masked
-        return tf.gather(_merge_dims(self, dim, rank(mask)), _true_positions(mask), axis=dim)
+        return tf.gather(_merge_dims(self, dim, tf_rank(mask)), _true_positions(mask), axis=dim)
     merged, axis, flat, _ = _advanced(self, indices)
     return tf.gather(merged, flat, axis=axis)
 
@@ -164,8 +165,8 @@ def _masked_put(self, dim, mask, values, accumulate):
     `values` either broadcasts over the selected entries, or holds one row per True
     entry (mask on the leading dims): entry i then reads row cumsum(mask)[i] - 1.
     """
-    trailing = rank(self) - dim - rank(mask)
-    if rank(values) > trailing and values.shape[0] != 1:
+    trailing = tf_rank(self) - dim - tf_rank(mask)
+    if tf_rank(values) > trailing and values.shape[0] != 1:
         if dim != 0:
             raise NotImplementedError("per-entry values for a mask that is not on the first dim")
         order = tf.cumsum(tf.cast(tf.reshape(mask, [-1]), tf.int32)) - 1
@@ -194,11 +195,11 @@ def aten_index_put(ctx, self, indices, values, accumulate=False):
     transposed_shape = dynamic_shape(_transpose(self, perm))
     # Scatter along the merged axis, moved to the front: updates are laid out
     # [index positions, other dims...], values broadcast like the result of x[indices].
-    front = [axis] + [d for d in range(rank(merged)) if d != axis]
+    front = [axis] + [d for d in range(tf_rank(merged)) if d != axis]
     target = _transpose(merged, front)
     result_shape = dynamic_shape(merged)
     result_shape[axis:axis + 1] = dynamic_shape(flat)
-    index_dims = list(range(axis, axis + rank(flat)))
+    index_dims = list(range(axis, axis + tf_rank(flat)))
     others = [d for d in range(len(result_shape)) if d not in index_dims]
     flat = tf.reshape(flat, [-1])
     updates = _transpose(tf.broadcast_to(values, result_shape), index_dims + others)
@@ -221,7 +222,7 @@ def _scatter_into(target, positions, updates, values, accumulate: bool):
     if accumulate:
         return target + tf.scatter_nd(positions, updates, shape)
     hits = tf.scatter_nd(positions, tf.ones_like(positions[:, 0]), shape[:1]) > 0
-    hits = tf.reshape(hits, [-1] + [1] * (rank(target) - 1))
+    hits = tf.reshape(hits, [-1] + [1] * (tf_rank(target) - 1))
     if values.shape.num_elements() == 1:
         return tf.where(hits, tf.reshape(values, []), target)
     return tf.where(hits, tf.scatter_nd(positions, updates, shape), target)
@@ -243,13 +244,13 @@ def _flat_positions(shape: list[int], dim: int, index):
 # gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor
 @lower(aten.gather.default)
 def aten_gather(ctx, self, dim, index, *, sparse_grad=False):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     positions = _flat_positions(self.shape.as_list(), dim, as_tensor(index, tf.int32))
     return tf.gather(tf.reshape(self, [-1]), positions)
 
 
 def _scatter(self, dim, index, src, accumulate):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     index = as_tensor(index, tf.int32)
     if is_tensor(src):
         for d, size in enumerate(index.shape.as_list()):  # torch reads src only where index is
@@ -296,8 +297,8 @@ def aten_searchsorted(ctx, sorted_sequence, self, *, out_int32=False, right=Fals
                       sorter=None):
     if sorter is not None:
         sorted_sequence = tf.gather(sorted_sequence, as_tensor(sorter, tf.int32),
-                                    batch_dims=rank(sorted_sequence) - 1)
-    if rank(sorted_sequence) > 1:  # one sequence per row of self: [..., 1, M] against [..., K, 1]
+                                    batch_dims=tf_rank(sorted_sequence) - 1)
+    if tf_rank(sorted_sequence) > 1:  # a sequence per row of self: [..., 1, M] against [..., K, 1]
         sorted_sequence = tf.expand_dims(sorted_sequence, -2)
     return _count_below(sorted_sequence, self, right or side == "right")
 
@@ -320,13 +321,13 @@ def top_k(x, k, dim: int, largest: bool):
 # topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor, Tensor)
 @lower(aten.topk.default)
 def aten_topk(ctx, self, k, dim=-1, largest=True, sorted=True):
-    return top_k(self, k, norm_dim(dim, rank(self)), largest)
+    return top_k(self, k, norm_dim(dim, tf_rank(self)), largest)
 
 
 # sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)
 # sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor, Tensor)
 @lower(aten.sort.default, aten.sort.stable)
 def aten_sort(ctx, self, dim=-1, descending=False, *, stable=None):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     size = self.shape[dim] if self.shape[dim] is not None else tf.shape(self)[dim]
     return top_k(self, size, dim, largest=descending)

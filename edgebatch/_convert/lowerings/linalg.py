@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import rank
+from edgebatch._convert.lowerings._util import tf_rank
 from edgebatch._convert.lowerings.reduction import vector_norm
 from edgebatch._convert.lowerings.registry import lower
 
@@ -59,21 +59,21 @@ def aten_addmv(ctx, self, mat, vec, *, beta=1, alpha=1):
 def aten_linear(ctx, input, weight, bias=None):
     # transpose_b keeps the weight in torch's [out, in] layout, which is what
     # TFLite's FULLY_CONNECTED stores: no transpose of the constant.
-    if rank(input) == 2:
+    if tf_rank(input) == 2:
         y = tf.matmul(input, weight, transpose_b=True)
     else:
-        y = tf.tensordot(input, weight, [[rank(input) - 1], [1]])
+        y = tf.tensordot(input, weight, [[tf_rank(input) - 1], [1]])
     return y if bias is None else y + bias
 
 
 # matmul(Tensor self, Tensor other) -> Tensor
 @lower(aten.matmul.default)
 def aten_matmul(ctx, self, other):
-    if rank(self) == 1 and rank(other) == 1:
+    if tf_rank(self) == 1 and tf_rank(other) == 1:
         return tf.reduce_sum(self * other)
-    if rank(other) == 1:
+    if tf_rank(other) == 1:
         return tf.squeeze(tf.matmul(self, tf.expand_dims(other, -1)), -1)
-    if rank(self) == 1:
+    if tf_rank(self) == 1:
         # v @ M as Mᵀ v: TF's converter mis-builds [1, K] @ [K, N] when M is no constant.
         return tf.squeeze(tf.matmul(other, tf.expand_dims(self, -1), transpose_a=True), -1)
     return tf.matmul(self, other)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, rank
+from edgebatch._convert.ir import nhwc_ops
+from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, tf_rank
 from edgebatch._convert.lowerings.registry import lower
-from edgebatch._convert.passes.layout import nhwc_ops
 
 tf = tensorflow()
 aten = torch.ops.aten
@@ -34,7 +34,7 @@ def aten_batch_norm_no_training(ctx, input, weight, bias, running_mean, running_
     shift = -running_mean * scale
     if bias is not None:
         shift = shift + bias
-    ndim = rank(input)
+    ndim = tf_rank(input)
     if ndim == 2:
         return input * scale + shift, None, None
     return input * _per_channel(scale, ndim) + _per_channel(shift, ndim), None, None
@@ -46,7 +46,7 @@ def aten_batch_norm_no_training(ctx, input, weight, bias, running_mean, running_
 def aten_batch_norm_batch_stats(ctx, input, weight, bias, training, momentum, eps):
     if ctx.used_outputs - {0}:
         raise NotImplementedError("batch norm's saved mean/rstd outputs")
-    ndim = rank(input)
+    ndim = tf_rank(input)
     axes = [0, *range(2, ndim)]
     mean, var = tf.nn.moments(input, axes, keepdims=True)
     y = (input - mean) * tf.math.rsqrt(var + eps)
@@ -58,7 +58,7 @@ def aten_batch_norm_batch_stats(ctx, input, weight, bias, training, momentum, ep
 
 
 def layer_norm(x, normalized_ndim: int, weight, bias, eps):
-    axes = list(range(rank(x) - normalized_ndim, rank(x)))
+    axes = list(range(tf_rank(x) - normalized_ndim, tf_rank(x)))
     mean, var = tf.nn.moments(x, axes, keepdims=True)
     y = (x - mean) * tf.math.rsqrt(var + eps)
     if weight is not None:
@@ -135,7 +135,7 @@ def aten_group_norm(ctx, input, num_groups, weight=None, bias=None, eps=1e-5,
 @lower(aten.instance_norm)
 def aten_instance_norm(ctx, input, weight, bias, running_mean, running_var, use_input_stats,
                        momentum, eps, cudnn_enabled):
-    ndim = rank(input)
+    ndim = tf_rank(input)
     if not use_input_stats:
         y, _, _ = aten_batch_norm_no_training(ctx, input, weight, bias, running_mean,
                                               running_var, momentum, eps)

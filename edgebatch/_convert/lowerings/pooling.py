@@ -1,9 +1,10 @@
 """Pooling (max/avg 2-D and 3-D, adaptive avg/max), channels-last.
 
 `edgebatch::*_pool_cl` ops (from the layout pass) are lowered directly; the ATen ops
-(graphs that skipped the pass) wrap the same code in transposes. torch's padding is
-matched by SAME where it equals it (TF's SAME max/avg pools ignore the padded cells,
-as torch's max pool and `count_include_pad=False` do), otherwise by one PAD first.
+(where the pass left a pool in torch's layout) wrap the same code in transposes.
+torch's padding is matched by SAME where it equals it (TF's SAME max/avg pools ignore
+the padded cells, as torch's max pool and `count_include_pad=False` do), otherwise by
+one PAD first.
 3-D pools run as two 2-D pools (H×W, then D): TFLite has no built-in 3-D pooling.
 """
 
@@ -14,10 +15,10 @@ import math
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, rank
+from edgebatch._convert.ir import nhwc_ops
+from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, tf_rank
 from edgebatch._convert.lowerings.convolution import pad_spatial, same_pads
 from edgebatch._convert.lowerings.registry import lower
-from edgebatch._convert.passes.layout import nhwc_ops
 
 tf = tensorflow()
 aten = torch.ops.aten
@@ -94,7 +95,7 @@ def _pool_nd(x, kind, kernel, stride, mode):
 
 
 def max_pool_channels_last(x, kernel, stride, padding, dilation, ceil_mode, nonnegative=False):
-    n = rank(x) - 2
+    n = tf_rank(x) - 2
     kernel, padding = _expand(kernel, n), _expand(padding, n)
     stride = _expand(stride, n) if stride else kernel
     if any(d != 1 for d in _expand(dilation, n)):
@@ -111,7 +112,7 @@ def max_pool_channels_last(x, kernel, stride, padding, dilation, ceil_mode, nonn
 
 def avg_pool_channels_last(x, kernel, stride, padding, ceil_mode, count_include_pad,
                            divisor_override):
-    n = rank(x) - 2
+    n = tf_rank(x) - 2
     kernel, padding = _expand(kernel, n), _expand(padding, n)
     stride = _expand(stride, n) if stride else kernel
     sizes = x.shape.as_list()[1:-1]
@@ -185,11 +186,13 @@ def edgebatch_avg_pool_cl(ctx, x, kernel, stride, padding, ceil_mode, count_incl
                                   divisor_override)
 
 
+# adaptive_avg_pool_cl(Tensor x, int[] output_size) -> Tensor
 @lower(nhwc_ops.adaptive_avg_pool_cl)
 def edgebatch_adaptive_avg_pool_cl(ctx, x, output_size):
     return adaptive_pool_channels_last(x, output_size, "avg")
 
 
+# adaptive_max_pool_cl(Tensor x, int[] output_size) -> Tensor
 @lower(nhwc_ops.adaptive_max_pool_cl)
 def edgebatch_adaptive_max_pool_cl(ctx, x, output_size):
     return adaptive_pool_channels_last(x, output_size, "max")
@@ -223,7 +226,7 @@ def aten_avg_pool(ctx, self, kernel_size, stride=(), padding=(0,), ceil_mode=Fal
 @lower(aten._adaptive_avg_pool2d, aten.adaptive_avg_pool2d)
 def aten_adaptive_avg_pool2d(ctx, self, output_size):
     if list(_expand(output_size, 2)) == [1, 1]:
-        return tf.reduce_mean(self, axis=[rank(self) - 2, rank(self) - 1], keepdims=True)
+        return tf.reduce_mean(self, axis=[tf_rank(self) - 2, tf_rank(self) - 1], keepdims=True)
     return nhwc_to_nchw(adaptive_pool_channels_last(nchw_to_nhwc(self), output_size, "avg"))
 
 

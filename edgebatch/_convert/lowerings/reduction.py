@@ -7,7 +7,8 @@ import math
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import as_tensor, norm_dim, norm_dims, out_tf_dtype, rank
+from edgebatch._convert.ir.nodes import norm_dim
+from edgebatch._convert.lowerings._util import as_tensor, norm_dims, out_tf_dtype, tf_rank
 from edgebatch._convert.lowerings.indexing import top_k
 from edgebatch._convert.lowerings.registry import lower
 from edgebatch._convert.lowerings.shape import output_shape, slice_along
@@ -18,7 +19,7 @@ aten = torch.ops.aten
 
 def _axes(x, dim) -> list[int]:
     """Reduction axes; None or [] means all of them, as in torch."""
-    return norm_dims(None if dim == [] else dim, rank(x))
+    return norm_dims(None if dim == [] else dim, tf_rank(x))
 
 
 def _reduce(tf_op):
@@ -65,7 +66,7 @@ def _arg_reduce(tf_op):
         if dim is None:  # over the flattened tensor; keepdim keeps every dim as 1
             index = tf_op(tf.reshape(self, [-1]), axis=0, output_type=tf.int32)
             return tf.reshape(index, output_shape(ctx)) if keepdim else index
-        dim = norm_dim(dim, rank(self))
+        dim = norm_dim(dim, tf_rank(self))
         index = tf_op(self, axis=dim, output_type=tf.int32)
         return tf.expand_dims(index, dim) if keepdim else index
 
@@ -79,7 +80,7 @@ lower(aten.argmin.default)(_arg_reduce(tf.math.argmin))
 def _reduce_with_index(tf_reduce, tf_arg):
     # max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
     def lowering(ctx, self, dim, keepdim=False):
-        dim = norm_dim(dim, rank(self))
+        dim = norm_dim(dim, tf_rank(self))
         values = tf_reduce(self, axis=dim, keepdims=keepdim)
         if 1 not in ctx.used_outputs:
             return values, None
@@ -166,14 +167,14 @@ def _kth_smallest(x, k: int, dim: int, keepdim: bool):
 # kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)
 @lower(aten.kthvalue.default)
 def aten_kthvalue(ctx, self, k, dim=-1, keepdim=False):
-    return _kth_smallest(self, k, norm_dim(dim, rank(self)), keepdim)
+    return _kth_smallest(self, k, norm_dim(dim, tf_rank(self)), keepdim)
 
 
 # median.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
 @lower(aten.median.dim)
 def aten_median_dim(ctx, self, dim, keepdim=False):
     # torch's median is the lower of the two middle values.
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     return _kth_smallest(self, (self.shape[dim] + 1) // 2, dim, keepdim)
 
 
@@ -187,12 +188,12 @@ def aten_median(ctx, self):
 @lower(aten.cumsum.default)
 def aten_cumsum(ctx, self, dim, *, dtype=None):
     x = as_tensor(self, out_tf_dtype(ctx))
-    return tf.cumsum(x, axis=norm_dim(dim, rank(x)))
+    return tf.cumsum(x, axis=norm_dim(dim, tf_rank(x)))
 
 
 def _shifted(x, dim: int, shift: int, fill):
     """x moved `shift` places forward along dim, the first places filled with `fill`."""
-    pairs = [[0, 0] for _ in range(rank(x))]
+    pairs = [[0, 0] for _ in range(tf_rank(x))]
     pairs[dim] = [shift, 0]
     return slice_along(tf.pad(x, pairs, constant_values=fill), dim, 0, x.shape[dim])
 
@@ -219,7 +220,7 @@ def _multiply(later, earlier):
 @lower(aten.cumprod.default)
 def aten_cumprod(ctx, self, dim, *, dtype=None):
     x = as_tensor(self, out_tf_dtype(ctx))
-    return _scan((x,), norm_dim(dim, rank(x)), _multiply, (1,))[0]
+    return _scan((x,), norm_dim(dim, tf_rank(x)), _multiply, (1,))[0]
 
 
 def _log_add_exp(later, earlier):
@@ -230,7 +231,7 @@ def _log_add_exp(later, earlier):
 # logcumsumexp(Tensor self, int dim) -> Tensor
 @lower(aten.logcumsumexp.default)
 def aten_logcumsumexp(ctx, self, dim):
-    return _scan((self,), norm_dim(dim, rank(self)), _log_add_exp, (-math.inf,))[0]
+    return _scan((self,), norm_dim(dim, tf_rank(self)), _log_add_exp, (-math.inf,))[0]
 
 
 def _cumulative_extreme(prefer_later, fill_sign):
@@ -241,9 +242,9 @@ def _cumulative_extreme(prefer_later, fill_sign):
         return tuple(tf.where(keep, a, b) for a, b in zip(later, earlier))
 
     def lowering(ctx, self, dim):
-        dim = norm_dim(dim, rank(self))
+        dim = norm_dim(dim, tf_rank(self))
         positions = tf.range(self.shape[dim], dtype=tf.int32)
-        positions = tf.reshape(positions, [-1] + [1] * (rank(self) - dim - 1))
+        positions = tf.reshape(positions, [-1] + [1] * (tf_rank(self) - dim - 1))
         indices = tf.broadcast_to(positions, tf.shape(self))
         extreme = math.inf if self.dtype.is_floating else self.dtype.max
         return _scan((self, indices), dim, combine, (fill_sign * extreme, 0))

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
-_LOWERINGS: dict[Any, Callable] = {}
+from edgebatch._convert.ir import nodes
+from edgebatch._convert.ir.op_registry import OpRegistry
+
+_LOWERINGS: OpRegistry[Callable] = OpRegistry("lowerings")
 
 
 def lower(*ops) -> Callable[[Callable], Callable]:
@@ -21,26 +24,15 @@ def lower(*ops) -> Callable[[Callable], Callable]:
 
     def register(fn: Callable) -> Callable:
         for op in ops:
-            if op in _LOWERINGS:
-                raise RuntimeError(f"two lowerings registered for {op}")
-            _LOWERINGS[op] = fn
+            _LOWERINGS.add(op, fn)
         return fn
 
     return register
 
 
 def lookup(target) -> Callable | None:
-    """Overload → its packet → the packet's `.default`."""
-    if target in _LOWERINGS:
-        return _LOWERINGS[target]
-    if isinstance(target, torch._ops.OpOverload):
-        packet = target.overloadpacket
-        if packet in _LOWERINGS:
-            return _LOWERINGS[packet]
-        default = getattr(packet, "default", None)
-        if default is not None and default in _LOWERINGS:
-            return _LOWERINGS[default]
-    return None
+    """The lowering of a call target (see OpRegistry.lookup for the fallbacks)."""
+    return _LOWERINGS.lookup(target)
 
 
 def op_name(target) -> str:
@@ -48,10 +40,6 @@ def op_name(target) -> str:
     if isinstance(target, torch._ops.OpOverload):
         return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
     return getattr(target, "__name__", str(target))
-
-
-def registered_ops() -> list:
-    return list(_LOWERINGS)
 
 
 @dataclass
@@ -63,7 +51,7 @@ class LoweringContext:
     @property
     def val(self):
         """The node's FakeTensor (or tuple of them) from torch.export."""
-        return self.node.meta.get("val")
+        return nodes.val(self.node)
 
     def out_val(self, index: int | None = None):
         val = self.val
@@ -78,8 +66,7 @@ class LoweringContext:
 
     def arg_val(self, position: int):
         """FakeTensor of the node's positional argument `position` (if it is a node)."""
-        arg = self.node.args[position]
-        return arg.meta.get("val") if isinstance(arg, torch.fx.Node) else arg
+        return nodes.val(self.node.args[position])
 
     @property
     def used_outputs(self) -> set[int]:

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, rank
+from edgebatch._convert.ir import nhwc_ops
+from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, tf_rank
 from edgebatch._convert.lowerings.registry import lower
-from edgebatch._convert.passes.layout import nhwc_ops
 
 tf = tensorflow()
 aten = torch.ops.aten
@@ -74,8 +74,8 @@ def interpolate_nchw(x, mode, out_size, align_corners, scales):
 
 def _upsample(ctx, input, mode, align_corners, scales):
     out_size = [int(s) for s in ctx.out_shape()[-2:]]
-    if rank(input) != 4:
-        raise NotImplementedError(f"{mode} upsampling of a rank-{rank(input)} tensor")
+    if tf_rank(input) != 4:
+        raise NotImplementedError(f"{mode} upsampling of a rank-{tf_rank(input)} tensor")
     return interpolate_nchw(input, mode, out_size, align_corners, scales)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 
 from edgebatch._imports import tensorflow
+from edgebatch._convert.ir.nodes import norm_dim
 from edgebatch._convert.lowerings._util import (
-    as_tensor, dynamic_shape, norm_dim, norm_dims, out_tf_dtype, rank, static_shape,
+    as_tensor, dynamic_shape, norm_dims, out_tf_dtype, static_shape, tf_rank,
 )
 from edgebatch._convert.lowerings.elementwise import is_tensor
 from edgebatch._convert.lowerings.registry import lower
@@ -39,7 +40,7 @@ def output_shape(ctx, size=None) -> list:
 
 def slice_along(x, dim: int, begin=None, end=None, step=1):
     """x[..., begin:end:step, ...] on axis `dim` (None: from the start / to the end)."""
-    n = rank(x)
+    n = tf_rank(x)
     begins, ends, strides = [0] * n, [0] * n, [1] * n
     other_dims = sum(1 << i for i in range(n) if i != dim)
     begin_mask = end_mask = other_dims
@@ -58,9 +59,9 @@ def slice_along(x, dim: int, begin=None, end=None, step=1):
 
 
 def move_axis_last(x, dim: int):
-    if dim == rank(x) - 1:
+    if dim == tf_rank(x) - 1:
         return x
-    return tf.transpose(x, [d for d in range(rank(x)) if d != dim] + [dim])
+    return tf.transpose(x, [d for d in range(tf_rank(x)) if d != dim] + [dim])
 
 
 def on_last_axis(x, dim: int, fn):
@@ -68,9 +69,9 @@ def on_last_axis(x, dim: int, fn):
 
     fn may return a tuple of tensors shaped like its input.
     """
-    if dim == rank(x) - 1:
+    if dim == tf_rank(x) - 1:
         return fn(x)
-    perm = list(range(rank(x)))
+    perm = list(range(tf_rank(x)))
     perm[dim], perm[-1] = perm[-1], perm[dim]  # a swap is its own inverse
     result = fn(tf.transpose(x, perm))
     if isinstance(result, tuple):
@@ -88,14 +89,14 @@ def aten_view(ctx, self, size):
 # permute(Tensor(a) self, int[] dims) -> Tensor(a)
 @lower(aten.permute.default)
 def aten_permute(ctx, self, dims):
-    dims = norm_dims(dims, rank(self))
+    dims = norm_dims(dims, tf_rank(self))
     return self if dims == sorted(dims) else tf.transpose(self, dims)
 
 
 # expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)
 @lower(aten.expand.default)
 def aten_expand(ctx, self, size, *, implicit=False):
-    new_dims = len(size) - rank(self)
+    new_dims = len(size) - tf_rank(self)
     shape = []
     for i, (dim, requested) in enumerate(zip(ctx.out_shape(), size)):
         if isinstance(dim, int):
@@ -110,14 +111,14 @@ def aten_expand(ctx, self, size, *, implicit=False):
 # unsqueeze(Tensor(a) self, int dim) -> Tensor(a)
 @lower(aten.unsqueeze.default)
 def aten_unsqueeze(ctx, self, dim):
-    return tf.expand_dims(self, norm_dim(dim, rank(self) + 1))
+    return tf.expand_dims(self, norm_dim(dim, tf_rank(self) + 1))
 
 
 # squeeze.dims(Tensor(a) self, int[] dim) -> Tensor(a)
 @lower(aten.squeeze.dims)
 def aten_squeeze(ctx, self, dim):
     shape = self.shape.as_list()
-    dims = [d for d in norm_dims(dim, rank(self)) if shape[d] == 1]  # others: no-op, as in torch
+    dims = [d for d in norm_dims(dim, tf_rank(self)) if shape[d] == 1]  # others: no-op, as in torch
     return tf.squeeze(self, dims) if dims else self
 
 
@@ -129,7 +130,7 @@ def aten_cat(ctx, tensors, dim=0):
     axis = norm_dim(dim, ndim)
     # torch skips empty parts, including legacy 1-D [0] tensors of any other rank.
     parts = [as_tensor(t, dtype) for t in tensors]
-    parts = [t for t in parts if rank(t) == ndim and t.shape[axis] != 0]
+    parts = [t for t in parts if tf_rank(t) == ndim and t.shape[axis] != 0]
     if not parts:
         return tf.zeros(output_shape(ctx), dtype)
     return parts[0] if len(parts) == 1 else delegable_concat(parts, axis)
@@ -154,7 +155,7 @@ def delegable_concat(parts: list, axis: int):
 # slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1)
 @lower(aten.slice.Tensor)
 def aten_slice(ctx, self, dim=0, start=None, end=None, step=1):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     size = self.shape[dim]
     if size is not None and not is_tensor(start) and not is_tensor(end):
         start, end, step = slice(start, end, step).indices(size)  # clamps like torch
@@ -166,7 +167,7 @@ def aten_slice(ctx, self, dim=0, start=None, end=None, step=1):
 # select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)
 @lower(aten.select.int)
 def aten_select(ctx, self, dim, index):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     size = self.shape[dim]
     if size is not None and not is_tensor(index) and index < 0:
         index += size
@@ -183,7 +184,7 @@ def aten_select(ctx, self, dim, index):
 def aten_split_with_sizes(ctx, self, split_sizes, dim=0):
     # One slice per part, not SPLIT_V: XNNPACK does not delegate SPLIT_V, and every one
     # cut the delegated graph (shufflenet_v2: 14 partitions, most convs left on the CPU).
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     bounds = [0]
     for size in split_sizes:
         bounds.append(bounds[-1] + size)
@@ -209,7 +210,7 @@ def aten_to_copy(ctx, self, **_):
 def aten_flip(ctx, self, dims):
     # TFLite's REVERSE_V2 takes only adjacent axes: one reverse per run of them.
     runs: list[list[int]] = []
-    for dim in sorted(norm_dims(dims, rank(self))):
+    for dim in sorted(norm_dims(dims, tf_rank(self))):
         if runs and runs[-1][-1] == dim - 1:
             runs[-1].append(dim)
         else:
@@ -226,14 +227,14 @@ def aten_roll(ctx, self, shifts, dims=()):
     if not dims:  # roll the flattened tensor
         rolled = tf.roll(tf.reshape(self, [-1]), shifts[0], 0)
         return tf.reshape(rolled, dynamic_shape(self))
-    return tf.roll(self, list(shifts), norm_dims(dims, rank(self)))
+    return tf.roll(self, list(shifts), norm_dims(dims, tf_rank(self)))
 
 
 # repeat(Tensor self, SymInt[] repeats) -> Tensor
 @lower(aten.repeat.default)
 def aten_repeat(ctx, self, repeats):
     x = self
-    new_dims = len(repeats) - rank(x)
+    new_dims = len(repeats) - tf_rank(x)
     if new_dims > 0:
         x = tf.reshape(x, [1] * new_dims + dynamic_shape(x))
     return tf.tile(x, list(repeats))
@@ -248,7 +249,7 @@ def _pad_pairs(pad, ndim: int) -> list[list[int]]:
 
 
 def _constant_pad(x, pad, value):
-    pairs = _pad_pairs(pad, rank(x))
+    pairs = _pad_pairs(pad, tf_rank(x))
     for dim, (before, after) in enumerate(pairs):  # negative padding crops
         if before < 0 or after < 0:
             x = slice_along(x, dim, max(-before, 0), x.shape[dim] - max(-after, 0))
@@ -258,7 +259,7 @@ def _constant_pad(x, pad, value):
 
 def _index_pad(x, pad, source_index):
     """Pad by gathering, per dim, source_index(i, size) for i in [-before, size + after)."""
-    for dim, (before, after) in enumerate(_pad_pairs(pad, rank(x))):
+    for dim, (before, after) in enumerate(_pad_pairs(pad, tf_rank(x))):
         if before or after:
             size = x.shape[dim]
             index = [source_index(i, size) for i in range(-before, size + after)]
@@ -280,7 +281,7 @@ def aten_pad(ctx, self, pad, mode="constant", value=None):
     if mode == "constant":
         return _constant_pad(self, pad, value)
     if mode == "reflect":
-        return tf.pad(self, _pad_pairs(pad, rank(self)), mode="REFLECT")
+        return tf.pad(self, _pad_pairs(pad, tf_rank(self)), mode="REFLECT")
     if mode == "replicate":
         return _index_pad(self, pad, _replicate_index)
     if mode == "circular":
@@ -297,7 +298,7 @@ def aten_constant_pad_nd(ctx, self, pad, value=0):
 # unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)
 @lower(aten.unfold.default)
 def aten_unfold(ctx, self, dimension, size, step):
-    dim = norm_dim(dimension, rank(self))
+    dim = norm_dim(dimension, tf_rank(self))
     count = ctx.out_shape()[dim]
     if step == size:  # non-overlapping windows are a reshape
         shape = dynamic_shape(self)
@@ -313,7 +314,7 @@ def aten_unfold(ctx, self, dimension, size, step):
 #               SymInt step=1) -> Tensor
 @lower(aten.slice_scatter.default)
 def aten_slice_scatter(ctx, self, src, dim=0, start=None, end=None, step=1):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     size = self.shape[dim]
     src = as_tensor(src, self.dtype)
     start, end, step = slice(start, end, step).indices(size)
@@ -332,7 +333,7 @@ def aten_slice_scatter(ctx, self, src, dim=0, start=None, end=None, step=1):
 # diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)
 @lower(aten.diagonal.default)
 def aten_diagonal(ctx, self, offset=0, dim1=0, dim2=1):
-    n = rank(self)
+    n = tf_rank(self)
     dim1, dim2 = norm_dim(dim1, n), norm_dim(dim2, n)
     rest = [d for d in range(n) if d not in (dim1, dim2)]
     perm = rest + [dim1, dim2]

@@ -12,7 +12,8 @@ import operator
 import torch
 
 from edgebatch._imports import tensorflow
-from edgebatch._convert.lowerings._util import norm_dim, rank
+from edgebatch._convert.ir.nodes import norm_dim
+from edgebatch._convert.lowerings._util import tf_rank
 from edgebatch._convert.lowerings.registry import lower
 
 tf = tensorflow()
@@ -22,7 +23,7 @@ aten = torch.ops.aten
 # sym_size.int(Tensor self, int dim) -> SymInt
 @lower(aten.sym_size.int)
 def aten_sym_size(ctx, self, dim):
-    dim = norm_dim(dim, rank(self))
+    dim = norm_dim(dim, tf_rank(self))
     static = self.shape[dim]
     return static if static is not None else tf.shape(self, out_type=tf.int32)[dim]
 

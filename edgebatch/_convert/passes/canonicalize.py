@@ -12,22 +12,10 @@ import operator
 
 import torch
 
+from edgebatch._convert.ir.nodes import copy_meta, same_sizes, shape
+from edgebatch._convert.passes.manager import PassResult
+
 aten = torch.ops.aten
-
-
-def _shape(node):
-    return list(node.meta["val"].shape)
-
-
-def _size(value):
-    """An int, or a SymInt (also one held by an FX node) as its expression's text."""
-    if isinstance(value, torch.fx.Node):
-        value = value.meta.get("val")
-    return value if isinstance(value, int) else str(value)
-
-
-def _same(a, b) -> bool:
-    return len(a) == len(b) and all(_size(x) == _size(y) for x, y in zip(a, b))
 
 
 def _repeat_source(node, times):
@@ -35,7 +23,7 @@ def _repeat_source(node, times):
     if node is None:
         return None
     if (isinstance(node, torch.fx.Node) and node.target is aten.repeat.default
-            and _same(list(node.args[1]), [times])):
+            and same_sizes(list(node.args[1]), [times])):
         return node.args[0]
     return False
 
@@ -46,11 +34,11 @@ def _instance_norm(bn: torch.fx.Node):
     if not training or flat.target is not aten.view.default:
         return None
     x = flat.args[0]
-    shape = _shape(x)
-    if len(shape) < 3 or not isinstance(shape[1], int):
+    x_shape = shape(x)
+    if len(x_shape) < 3 or not isinstance(x_shape[1], int):
         return None
-    n, c = shape[0], shape[1]
-    if not _same(_shape(flat), [1, n * c, *shape[2:]]):
+    n, c = x_shape[0], x_shape[1]
+    if not same_sizes(shape(flat), [1, n * c, *x_shape[2:]]):
         return None
     weight, bias = _repeat_source(weight, n), _repeat_source(bias, n)
     if weight is False or bias is False:
@@ -60,14 +48,14 @@ def _instance_norm(bn: torch.fx.Node):
         return None
     views = list(users[0].users)
     if len(views) != 1 or views[0].target is not aten.view.default \
-            or not _same(_shape(views[0]), shape):
+            or not same_sizes(shape(views[0]), x_shape):
         return None
     return x, weight, bias, eps, views[0]
 
 
-def canonicalize(program: torch.export.ExportedProgram) -> bool:
+def canonicalize(program: torch.export.ExportedProgram) -> PassResult:
     graph = program.graph_module.graph
-    changed = False
+    instance_norms = 0
     for node in list(graph.nodes):
         if node.op != "call_function" or node.target is not aten._native_batch_norm_legit.no_stats:
             continue
@@ -77,13 +65,11 @@ def canonicalize(program: torch.export.ExportedProgram) -> bool:
         x, weight, bias, eps, end = match
         with graph.inserting_before(end):
             norm = graph.call_function(aten.group_norm.default,
-                                       (x, _shape(x)[1], weight, bias, eps))
-        norm.meta.update({k: v for k, v in node.meta.items() if k != "val"})
+                                       (x, shape(x)[1], weight, bias, eps))
+        norm.meta.update(copy_meta(node))
         norm.meta["val"] = end.meta["val"]
         end.replace_all_uses_with(norm)
-        changed = True
-    if changed:
+        instance_norms += 1
+    if instance_norms:
         graph.eliminate_dead_code()
-        graph.lint()
-        program.graph_module.recompile()
-    return changed
+    return PassResult(bool(instance_norms), {"instance_norms": instance_norms})

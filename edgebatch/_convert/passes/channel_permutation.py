@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch._guards import detect_fake_mode
 
-from edgebatch._convert.passes.cleanup import VIEWS
-from edgebatch._convert.passes.layout.rewrite import copy_meta, fake_value, force_name
-from edgebatch._convert.passes.layout.rules.registry import norm_dim, val
+from edgebatch._convert.ir.nodes import (
+    VIEWS, copy_meta, fake_value, force_name, graph_fake_mode, norm_dim, same_sizes, val,
+)
+from edgebatch._convert.passes.manager import PassResult
 from edgebatch._convert.program_state import (
     add_constant, constant_value, placeholder_spec, remove_placeholder,
 )
@@ -107,13 +107,6 @@ def _channels(node) -> int | None:
     return None
 
 
-def _same_dims(a, b) -> bool:
-    """Equal sizes; symbolic ones (a dynamic batch) compare by their expression."""
-    return len(a) == len(b) and all(
-        x == y if isinstance(x, int) and isinstance(y, int) else str(x) == str(y)
-        for x, y in zip(a, b))
-
-
 def _shuffle(node: torch.fx.Node):
     """(source, groups, [intermediate nodes]) if `node` ends a channel shuffle."""
     if node.target not in VIEWS:
@@ -136,9 +129,9 @@ def _shuffle(node: torch.fx.Node):
     rank = len(src)
     if list(inner.args[1]) != [0, 2, 1, *range(3, rank + 1)] or len(mid) != rank + 1:
         return None
-    if not (_same_dims(out, src) and _same_dims(mid[3:], src[2:])
+    if not (same_sizes(out, src) and same_sizes(mid[3:], src[2:])
             and isinstance(mid[1], int) and isinstance(mid[2], int)
-            and mid[1] * mid[2] == src[1] and _same_dims(mid[:1], src[:1])):
+            and mid[1] * mid[2] == src[1] and same_sizes(mid[:1], src[:1])):
         return None
     return source, mid[1], chain
 
@@ -319,8 +312,7 @@ class _Rewrite:
         self.physical: dict[torch.fx.Node, torch.fx.Node] = {}
         self._materialized: dict[tuple[Piece, ...], torch.fx.Node] = {}
         self.replaced_constants: set[torch.fx.Node] = set()
-        vals = [n.meta.get("val") for n in self.graph.nodes if n.op == "placeholder"]
-        self.fake_mode = detect_fake_mode(vals) or torch._subclasses.FakeTensorMode()
+        self.fake_mode = graph_fake_mode(self.graph)
 
     def emit(self, target, args, meta_from: torch.fx.Node, kwargs=None) -> torch.fx.Node:
         node = self.graph.call_function(target, tuple(args), kwargs or {})
@@ -400,16 +392,13 @@ class _Rewrite:
                 remove_placeholder(self.program, weight)
 
 
-def fold_channel_permutations(program: torch.export.ExportedProgram) -> dict:
-    """Rewrite `program` in place; returns counts for the pass report."""
-    graph = program.graph_module.graph
+def fold_channel_permutations(program: torch.export.ExportedProgram) -> PassResult:
+    """Rewrite `program` in place."""
     plan = _Plan(program)
-    plan.build(graph)
+    plan.build(program.graph_module.graph)
     if plan.absorbers:
         _Rewrite(program, plan).run()
-        graph.lint()
-        program.graph_module.recompile()
-    return {"folded_shuffles": len(plan.shuffles)}
+    return PassResult(bool(plan.absorbers), {"folded_shuffles": len(plan.shuffles)})
 
 
 __all__ = ["CHANNEL_ORDER_META", "fold_channel_permutations"]

@@ -1,19 +1,25 @@
-"""Cheap checks that a pass left a sound graph (used by tests after every pass).
+"""Cheap checks that a pass left a sound graph (run after every pass when checks are on).
 
+Sound, after every pass:
 - the FX graph lints (no use before definition, one output node)
-- every call_function node has a `meta["val"]`, and re-running the op on its inputs'
-  values (FakeTensorMode) gives the same shapes and dtypes
+- placeholders match the graph signature's input specs, in number and order, and the
+  output specs name the nodes the graph outputs
+- every call_function node that returns something has a `meta["val"]`, and re-running
+  the op on its inputs' values (FakeTensorMode) gives the same shapes and dtypes
 - no dead call_function nodes (pure nodes without users)
+
+Tidy, after the cleanup pass (`tidy=True`):
 - no identity permutes or reshapes to the input's own static shape
-- placeholders match the graph signature's input specs, in number and order
 """
 
 from __future__ import annotations
 
-import operator
-
 import torch
 from torch._guards import detect_fake_mode
+from torch.export.graph_signature import InputKind, OutputKind
+
+from edgebatch._convert.ir.nodes import fake_value, is_static, shape
+from edgebatch._convert.program_state import input_placeholders, state_tensor
 
 aten = torch.ops.aten
 
@@ -44,51 +50,59 @@ def _same_shape(a, b) -> bool:
     return True
 
 
-def check_graph(program: torch.export.ExportedProgram, *, recompute: bool = True) -> None:
+def check_graph(program: torch.export.ExportedProgram, *, tidy: bool = False) -> None:
     """Raise GraphInvariantError naming the first broken node."""
     graph = program.graph_module.graph
     try:
         graph.lint()
     except Exception as exc:  # lint raises RuntimeError with the node named
         raise GraphInvariantError(f"graph lint failed: {exc}") from exc
-    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
-    specs = program.graph_signature.input_specs
-    if len(placeholders) != len(specs):
-        raise GraphInvariantError(f"{len(placeholders)} placeholders for {len(specs)} input specs")
-    for node, spec in zip(placeholders, specs):
-        if getattr(spec.arg, "name", node.name) != node.name:
-            raise GraphInvariantError(f"placeholder {node.name} != input spec {spec.arg.name}")
-    vals = [n.meta.get("val") for n in placeholders]
-    fake_mode = detect_fake_mode(vals)
+    try:
+        placeholders = [node for node, _ in input_placeholders(program)]
+    except RuntimeError as exc:
+        raise GraphInvariantError(str(exc)) from exc
+    _check_output_specs(program)
+    fake_mode = detect_fake_mode([n.meta.get("val") for n in placeholders])
     for node in graph.nodes:
-        if node.op != "call_function":
+        if node.op != "call_function" or _returns_nothing(node):  # e.g. torch.export's asserts
             continue
         if "val" not in node.meta:
             raise GraphInvariantError(f"node {node.name} ({node.target}) has no meta['val']")
         if not node.users and not node.is_impure():
             raise GraphInvariantError(f"node {node.name} ({node.target}) is dead")
-        if node.target is aten.permute.default and list(node.args[1]) == sorted(node.args[1]):
-            raise GraphInvariantError(f"node {node.name} is an identity permute")
-        if node.target is aten.view.default:
-            src = node.args[0].meta.get("val")
-            out = node.meta["val"]
-            if all(isinstance(s, int) for s in out.shape) and tuple(src.shape) == tuple(out.shape):
-                raise GraphInvariantError(f"node {node.name} reshapes to its input's shape")
-        if recompute and fake_mode is not None:
+        if tidy:
+            _check_tidy(node)
+        if fake_mode is not None:
             _check_val(node, fake_mode)
 
 
-def _check_val(node: torch.fx.Node, fake_mode) -> None:
-    args, kwargs = torch.fx.node.map_arg((node.args, node.kwargs), lambda n: n.meta.get("val"))
+def _returns_nothing(node: torch.fx.Node) -> bool:
     target = node.target
+    return isinstance(target, torch._ops.OpOverload) and not target._schema.returns
+
+
+def _check_output_specs(program: torch.export.ExportedProgram) -> None:
+    output = next(n for n in reversed(program.graph_module.graph.nodes) if n.op == "output")
+    specs = program.graph_signature.output_specs
+    if len(output.args[0]) != len(specs):
+        raise GraphInvariantError(f"{len(output.args[0])} outputs for {len(specs)} output specs")
+    for value, spec in zip(output.args[0], specs):
+        if isinstance(value, torch.fx.Node) and getattr(spec.arg, "name", value.name) != value.name:
+            raise GraphInvariantError(f"output {value.name} != output spec {spec.arg.name}")
+
+
+def _check_tidy(node: torch.fx.Node) -> None:
+    if node.target is aten.permute.default and list(node.args[1]) == sorted(node.args[1]):
+        raise GraphInvariantError(f"node {node.name} is an identity permute")
+    if node.target is aten.view.default:
+        src, out = shape(node.args[0]), shape(node)
+        if is_static(out) and src == out:
+            raise GraphInvariantError(f"node {node.name} reshapes to its input's shape")
+
+
+def _check_val(node: torch.fx.Node, fake_mode) -> None:
     try:
-        if target is operator.getitem:
-            value = args[0][args[1]]
-        else:
-            if target is aten.view.default:
-                target = aten.reshape.default  # physical tensors may be non-contiguous for torch
-            with fake_mode:
-                value = target(*args, **kwargs)
+        value = fake_value(fake_mode, node.target, node.args, node.kwargs)
     except Exception as exc:
         raise GraphInvariantError(f"node {node.name} ({node.target}) does not run on its "
                                   f"inputs' values: {type(exc).__name__}: {exc}") from exc
@@ -96,9 +110,6 @@ def _check_val(node: torch.fx.Node, fake_mode) -> None:
         raise GraphInvariantError(
             f"node {node.name} ({node.target}): meta['val'] {_shapes(node.meta['val'])} but the "
             f"op gives {_shapes(value)}")
-
-
-__all__ = ["GraphInvariantError", "check_graph"]
 
 
 class _PhysicalInterpreter(torch.fx.Interpreter):
@@ -111,10 +122,6 @@ class _PhysicalInterpreter(torch.fx.Interpreter):
 def run_program(program: torch.export.ExportedProgram, *args) -> list:
     """Run the program's (possibly rewritten) graph in torch on real inputs: the flat
     user outputs. Lets tests check a pass's numerics without TensorFlow."""
-    from torch.export.graph_signature import InputKind, OutputKind
-
-    from edgebatch._convert.program_state import state_tensor
-
     user = iter(args)
     inputs = []
     for spec in program.graph_signature.input_specs:
@@ -128,4 +135,4 @@ def run_program(program: torch.export.ExportedProgram, *args) -> list:
     return [o for o, s in zip(outputs, specs) if s.kind == OutputKind.USER_OUTPUT]
 
 
-__all__ += ["run_program"]
+__all__ = ["GraphInvariantError", "check_graph", "run_program"]

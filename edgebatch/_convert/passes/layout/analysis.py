@@ -14,8 +14,7 @@ import torch
 from torch.export.graph_signature import InputKind
 
 from edgebatch._convert.passes.layout.rules.registry import CONSTANT_KEY
-from edgebatch._convert.program_state import STATE_KINDS
-
+from edgebatch._convert.program_state import STATE_KINDS, input_placeholders
 
 
 @dataclass
@@ -38,8 +37,7 @@ def _impure(node: torch.fx.Node) -> bool:
 def analyze(program: torch.export.ExportedProgram) -> GraphFacts:
     graph = program.graph_module.graph
     facts = GraphFacts(order=list(graph.nodes))
-    placeholders = [n for n in facts.order if n.op == "placeholder"]
-    for node, spec in zip(placeholders, program.graph_signature.input_specs):
+    for node, spec in input_placeholders(program):
         if spec.kind in STATE_KINDS:
             facts.constants.add(node)
         elif spec.kind == InputKind.USER_INPUT:

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from edgebatch._convert.ir.nodes import is_tensor_node, shape, val
 from edgebatch._convert.passes.layout.analysis import GraphFacts
 from edgebatch._convert.passes.layout.perm import identity, same_memory
-from edgebatch._convert.passes.layout.rules.registry import (
-    FIXED, Frame, Plan, is_tensor_node, rule_for, shape, val,
-)
+from edgebatch._convert.passes.layout.rules.registry import FIXED, Frame, Plan, rule_for
 
 MAX_CANDIDATES = 8
 CANDIDATE_ROUNDS = 3

@@ -14,27 +14,27 @@ import copy
 import operator
 
 import torch
-from torch._guards import detect_fake_mode
 
+from edgebatch._convert.ir.nodes import (
+    copy_meta, fake_value, force_name, graph_fake_mode, is_static, is_tensor_node, shape, val,
+)
 from edgebatch._convert.passes.layout.analysis import GraphFacts
 from edgebatch._convert.passes.layout.partition import Decision
 from edgebatch._convert.passes.layout.perm import (
     Perm, identity, is_identity, permute_list, reduce_transpose, relative, same_memory,
 )
-from edgebatch._convert.passes.layout.rules.registry import (
-    CONSTANT_KEY, FIXED, Plan, is_tensor_node, rule_for, shape, val,
-)
+from edgebatch._convert.passes.layout.rules.registry import CONSTANT_KEY, FIXED, Plan, rule_for
 
 aten = torch.ops.aten
-_DROP_META = ("val", "tensor_meta", "example_value", "unbacked_bindings", CONSTANT_KEY)
 LAYOUT_META = "edgebatch_layout"  # why a node exists: "transpose", "reshape", "matmul_adjoint"
 # On the node that now computes an original node's value: that value is the original
 # (torch-layout) tensor permuted by this tuple. Per-node accuracy tools invert it.
 PHYSICAL_LAYOUT_META = "edgebatch_physical_layout"
 
 
-def copy_meta(source: torch.fx.Node) -> dict:
-    return {k: copy.copy(v) for k, v in source.meta.items() if k not in _DROP_META}
+def _meta(source: torch.fx.Node) -> dict:
+    """Source metadata for a node of the new graph (without the analysis' marks)."""
+    return copy_meta(source, drop=(CONSTANT_KEY,))
 
 
 class Builder:
@@ -51,8 +51,7 @@ class Builder:
         self._converted: dict[tuple, torch.fx.Node] = {}
         self.current: torch.fx.Node | None = None
         self.created: set[torch.fx.Node] = set()
-        vals = [n.meta.get("val") for n in self.old.nodes if n.op == "placeholder"]
-        self.fake_mode = detect_fake_mode(vals) or torch._subclasses.FakeTensorMode()
+        self.fake_mode = graph_fake_mode(self.old)
         self.transposes = 0
 
     # --- reading the old graph -----------------------------------------------------------
@@ -81,7 +80,7 @@ class Builder:
         kwargs = kwargs or {}
         node = self.graph.call_function(target, tuple(args), kwargs)
         self.created.add(node)
-        node.meta.update(copy_meta(meta_from or self.current))
+        node.meta.update(_meta(meta_from or self.current))
         node.meta["val"] = value if value is not None else \
             fake_value(self.fake_mode, target, args, kwargs)
         if adjoint:
@@ -124,7 +123,7 @@ class Builder:
         logical = shape(old)
         target_shape = permute_list(logical, want)
         rel = relative(have, want)
-        static = all(isinstance(s, int) for s in logical)
+        static = is_static(logical)
         tag = f"{old.name}_layout"
         if static and same_memory(logical, have, want):
             return self.call(aten.view.default, (src, target_shape), reason="reshape", name=tag)
@@ -154,29 +153,10 @@ class Builder:
             all(p is None or is_identity(p) for p in plan.outs)
         node = self.graph.call_function(old.target, args, kwargs)
         self.created.add(node)
-        node.meta.update(copy_meta(old))
+        node.meta.update(_meta(old))
         node.meta["val"] = old.meta.get("val") if unchanged else \
             fake_value(self.fake_mode, old.target, args, kwargs)
         return node
-
-
-def fake_value(fake_mode, target, args, kwargs=None):
-    """What `target` gives on its input nodes' meta["val"] (a FakeTensor or a tuple of them)."""
-    a, k = torch.fx.node.map_arg((args, kwargs or {}), lambda n: n.meta["val"])
-    if target is operator.getitem:
-        return a[0][a[1]]
-    if target is aten.view.default:  # physical tensors may be non-contiguous in torch's eyes
-        target = aten.reshape.default
-    with fake_mode, torch.no_grad():
-        return target(*a, **k)
-
-
-def force_name(graph: torch.fx.Graph, node: torch.fx.Node, name: str) -> None:
-    """Give `node` exactly `name` (FX would suffix a name it has seen, like `input`)."""
-    if node.name != name:
-        graph._graph_namespace._used_names.add(name)
-        graph._graph_namespace._rename_object(node, name)
-        node.name = name
 
 
 def _mark_layout(b: Builder, node: torch.fx.Node) -> None:
@@ -197,13 +177,13 @@ def rewrite(program: torch.export.ExportedProgram, facts: GraphFacts,
         if node.op == "placeholder":
             new = g.placeholder(node.name, type_expr=node.type)
             force_name(g, new, node.name)
-            new.meta.update(copy_meta(node))
+            new.meta.update(_meta(node))
             new.meta["val"] = node.meta.get("val")
             b.values[node] = new
             b.layouts[node] = identity(val(node).dim()) if is_tensor_node(node) else None
         elif node.op == "get_attr":
             new = g.get_attr(node.target)
-            new.meta.update(copy_meta(node))
+            new.meta.update(_meta(node))
             new.meta["val"] = node.meta.get("val")
             b.values[node] = new
             b.layouts[node] = identity(val(node).dim()) if is_tensor_node(node) else None
@@ -212,7 +192,7 @@ def rewrite(program: torch.export.ExportedProgram, facts: GraphFacts,
                 node.args[0],
                 lambda n: b.input(n, identity(val(n).dim())) if is_tensor_node(n) else b.values[n])
             new = g.output(out)
-            new.meta.update(copy_meta(node))
+            new.meta.update(_meta(node))
         elif node in facts.constants or node.op != "call_function":
             new = g.node_copy(node, lambda n: b.values[n])
             new.meta.pop(CONSTANT_KEY, None)
@@ -225,7 +205,7 @@ def rewrite(program: torch.export.ExportedProgram, facts: GraphFacts,
                 b.values[node] = cv[index]
             else:
                 new = g.call_function(operator.getitem, (cv, index))
-                new.meta.update(copy_meta(node))
+                new.meta.update(_meta(node))
                 new.meta["val"] = cv.meta["val"][index]
                 b.values[node] = new
             plan = decision.plans.get(container)

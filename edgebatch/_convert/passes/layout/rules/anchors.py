@@ -1,7 +1,7 @@
 """Ops that want channels-last: convolution, pooling, resize, depth-to-space, norms.
 
 Their frame "cl" means: the activation arrives channels-last and the op is replaced by
-its `edgebatch::*_cl` twin (see nhwc_ops.py). Weights stay in torch's layout in the
+its `edgebatch::*_cl` twin (see ir/nhwc_ops.py). Weights stay in torch's layout in the
 graph; the lowerings hand them to TF in its layout, and TF's converter folds that into
 the constant, so no TRANSPOSE of a weight reaches the flatbuffer.
 """
@@ -12,11 +12,11 @@ import operator
 
 import torch
 
-from edgebatch._convert.passes.layout import nhwc_ops
+from edgebatch._convert.ir import nhwc_ops
+from edgebatch._convert.ir.nodes import arg, is_tensor_node, rank, shape, tensor_inputs, val
 from edgebatch._convert.passes.layout.perm import channels_last, identity
 from edgebatch._convert.passes.layout.rules.registry import (
-    Plan, PermRule, Rule, arg, is_constant, is_tensor_node, rank, register, shape, tensor_inputs,
-    val,
+    Plan, PermRule, Rule, is_constant, register,
 )
 
 aten = torch.ops.aten

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from edgebatch._convert.passes.layout.perm import drop_dims, identity, insert_dim
-from edgebatch._convert.passes.layout.rules.registry import (
-    Plan, PermRule, arg, is_tensor_node, is_tuple_node, norm_dim, out_ranks, rank, register, val,
+from edgebatch._convert.ir.nodes import (
+    arg, is_tensor_node, is_tuple_node, norm_dim, out_ranks, rank, val,
 )
+from edgebatch._convert.passes.layout.perm import drop_dims, identity, insert_dim
+from edgebatch._convert.passes.layout.rules.registry import Plan, PermRule, register
 
 aten = torch.ops.aten
 

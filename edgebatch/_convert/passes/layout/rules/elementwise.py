@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import torch
 
+from edgebatch._convert.ir.nodes import is_tensor_node, rank, shape, val
 from edgebatch._convert.passes.layout.perm import identity, is_one, permute_list
-from edgebatch._convert.passes.layout.rules.registry import (
-    Plan, PermRule, is_tensor_node, rank, register, shape, val,
-)
+from edgebatch._convert.passes.layout.rules.registry import Plan, PermRule, register
 
 aten = torch.ops.aten
 

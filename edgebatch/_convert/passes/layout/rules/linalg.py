@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from edgebatch._convert.ir.nodes import rank, val
 from edgebatch._convert.passes.layout.perm import identity
-from edgebatch._convert.passes.layout.rules.registry import (
-    Plan, PermRule, Rule, rank, register, val,
-)
+from edgebatch._convert.passes.layout.rules.registry import Plan, PermRule, Rule, register
 from edgebatch._convert.passes.layout.rules.views import linear_weight_order
 
 aten = torch.ops.aten

@@ -11,15 +11,17 @@ a transpose wherever a producer's layout differs from what a consumer needs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Callable, Hashable
 
 import torch
 
+from edgebatch._convert.ir.nodes import out_ranks, rank, tensor_inputs
+from edgebatch._convert.ir.op_registry import OpRegistry
 from edgebatch._convert.passes.layout.perm import Perm, identity
 
 Frame = Hashable
 CONSTANT_KEY = "_layout_constant"  # node.meta flag set by the analysis while the pass runs
-_RULES: dict[Any, "Rule"] = {}
+_RULES: OpRegistry["Rule"] = OpRegistry("layout rules")
 
 
 @dataclass
@@ -36,73 +38,19 @@ def register(*targets) -> Callable:
     def wrap(cls):
         instance = cls()
         for target in targets:
-            if target in _RULES:
-                raise RuntimeError(f"two layout rules registered for {target}")
-            _RULES[target] = instance
+            _RULES.add(target, instance)
         return cls
 
     return wrap
 
 
 def rule_for(node: torch.fx.Node) -> "Rule":
-    target = node.target
-    if target in _RULES:
-        return _RULES[target]
-    if isinstance(target, torch._ops.OpOverload) and target.overloadpacket in _RULES:
-        return _RULES[target.overloadpacket]
-    return FIXED
-
-
-# --- node helpers ------------------------------------------------------------------------
-
-def val(node) -> Any:
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else node
-
-
-def is_tensor_node(node) -> bool:
-    return isinstance(node, torch.fx.Node) and isinstance(node.meta.get("val"), torch.Tensor)
-
-
-def shape(node) -> list:
-    return list(val(node).shape)
-
-
-def rank(node) -> int:
-    return val(node).dim()
-
-
-def arg(node: torch.fx.Node, index: int, name: str, default=None):
-    if len(node.args) > index:
-        return node.args[index]
-    return node.kwargs.get(name, default)
-
-
-def tensor_inputs(node: torch.fx.Node) -> list[torch.fx.Node]:
-    """Tensor-valued input nodes, in argument order (with repeats)."""
-    found: list[torch.fx.Node] = []
-    torch.fx.node.map_arg((node.args, node.kwargs),
-                          lambda n: found.append(n) if is_tensor_node(n) else None)
-    return found
-
-
-def out_ranks(node: torch.fx.Node) -> list[int | None]:
-    v = val(node)
-    if isinstance(v, torch.Tensor):
-        return [v.dim()]
-    if isinstance(v, (tuple, list)):
-        return [x.dim() if isinstance(x, torch.Tensor) else None for x in v]
-    return []
-
-
-def norm_dim(dim: int, ndim: int) -> int:
-    return dim + ndim if dim < 0 else dim
-
-
-def is_tuple_node(node: torch.fx.Node) -> bool:
-    return isinstance(val(node), (tuple, list))
+    """The node's rule (see OpRegistry.lookup for the fallbacks); FIXED for unknown ops."""
+    return _RULES.lookup(node.target) or FIXED
 
 
 def is_constant(node) -> bool:
+    """A constant (weights and what is computed from them alone), as the analysis marked it."""
     return isinstance(node, torch.fx.Node) and node.meta.get(CONSTANT_KEY, False)
 
 
@@ -156,7 +104,6 @@ class PermRule(Rule):
 
 
 __all__ = [
-    "CONSTANT_KEY", "FIXED", "Frame", "PermRule", "Plan", "Rule", "arg", "is_constant",
-    "is_tensor_node", "is_tuple_node", "norm_dim", "out_ranks", "rank", "register", "rule_for",
-    "shape", "tensor_inputs", "val",
+    "CONSTANT_KEY", "FIXED", "Frame", "PermRule", "Plan", "Rule", "is_constant", "register",
+    "rule_for",
 ]

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import torch
 
+from edgebatch._convert.ir.nodes import arg, rank, shape
 from edgebatch._convert.passes.layout.perm import (
     after_permute, before_permute, identity, is_one, permute_list,
 )
 from edgebatch._convert.passes.layout.rules.elementwise import (
     broadcast_shape, needs_reshape, operand_perm,
 )
-from edgebatch._convert.passes.layout.rules.registry import (
-    CONSTANT_KEY, Plan, PermRule, arg, rank, register, shape,
-)
+from edgebatch._convert.passes.layout.rules.registry import Plan, PermRule, is_constant, register
 
 aten = torch.ops.aten
 
@@ -155,7 +154,7 @@ class Reshape(PermRule):
         for user in node.users:
             if user.target is not aten.linear.default or user.args[0] is not node:
                 return False
-            if user.args.count(node) != 1 or not _is_constant_like(user.args[1]):
+            if user.args.count(node) != 1 or not is_constant(user.args[1]):
                 return False
         return True
 
@@ -171,10 +170,6 @@ class Reshape(PermRule):
             size = list(shape(node))
         phys = [b.value(s) for s in permute_list(size, out)]
         return b.call(aten.view.default, (x, phys))
-
-
-def _is_constant_like(node) -> bool:
-    return isinstance(node, torch.fx.Node) and node.meta.get(CONSTANT_KEY, False)
 
 
 def linear_weight_order(b, flatten_node, weight_node):

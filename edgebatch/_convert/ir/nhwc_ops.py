@@ -4,6 +4,8 @@ Each takes and returns channels-last tensors (N, *spatial, C). Their torch
 implementations (also their fake/meta implementations) are the ATen op between
 two permutes, so a rewritten graph still runs in torch and its `meta["val"]` stays
 right; the lowerings in `lowerings/` turn them into NHWC TensorFlow ops directly.
+A new channels-last op is defined here, chosen by a rule in the layout pass
+(`passes/layout/rules/anchors.py`) and lowered in its op family's lowering module.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ from typing import List, Optional
 import torch
 from torch import Tensor
 
-from edgebatch._convert.passes.layout.perm import channels_first, channels_last
-
 aten = torch.ops.aten
 
 
 def _cf(x: Tensor) -> Tensor:
-    return x.permute(channels_first(x.dim()))
+    """(N, *spatial, C) → (N, C, *spatial)."""
+    return x.permute(0, x.dim() - 1, *range(1, x.dim() - 1))
 
 
 def _cl(x: Tensor) -> Tensor:
-    return x.permute(channels_last(x.dim())).clone(memory_format=torch.contiguous_format)
+    """(N, C, *spatial) → (N, *spatial, C), contiguous."""
+    return x.permute(0, *range(2, x.dim()), 1).clone(memory_format=torch.contiguous_format)
 
 
 def _op(name: str, fn):
@@ -114,8 +116,3 @@ resize_cl = _op("resize_cl", _resize_cl)
 depth_to_space = _op("depth_to_space", _depth_to_space)
 space_to_depth = _op("space_to_depth", _space_to_depth)
 group_norm_cl = _op("group_norm_cl", _group_norm_cl)
-
-CHANNELS_LAST_OPS = frozenset([
-    conv_cl, max_pool_cl, avg_pool_cl, adaptive_avg_pool_cl, adaptive_max_pool_cl, resize_cl,
-    depth_to_space, space_to_depth, group_norm_cl,
-])
