@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/edgebatch +recipe=resnet18_nhwc_drq
 
+# One pytest worker per core (at most 4: each holds torch and TensorFlow, ~1.5 GB).
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --numprocesses=auto --maxprocesses=4
 
 test-slow: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m slow
