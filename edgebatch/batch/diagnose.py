@@ -14,7 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from edgebatch.batch.result import AccuracyCulpritRecord, CulpritRecord, Diagnosis
+from edgebatch.batch.result import AccuracyCulpritRecord, CulpritRecord, Diagnosis, LayerError
 from edgebatch.batch.stages import JobState, validation_tolerance
 from edgebatch.errors import first_line
 
@@ -73,18 +73,24 @@ def _find_culprits(state: JobState, diagnosis: Diagnosis, limit: int) -> None:
 
 
 def _find_accuracy_culprits(state: JobState, diagnosis: Diagnosis, limit: int) -> None:
-    from edgebatch.debug import find_accuracy_culprits
+    from edgebatch.debug import compare_intermediates
 
     tolerance = validation_tolerance(state)
     for sig in state.signatures:
-        culprits = find_accuracy_culprits(sig.module, sig.args, sig.kwargs,
-                                          quant_config=state.quant_config,
-                                          atol=tolerance.atol, rtol=tolerance.rtol)
+        comparison = compare_intermediates(sig.module, sig.args, sig.kwargs,
+                                           quant_config=state.quant_config,
+                                           atol=tolerance.atol, rtol=tolerance.rtol)
+        if not diagnosis.layer_errors:
+            diagnosis.layer_errors = [
+                LayerError(node=n.node, op=n.op,
+                           conversion=n.conversion.ratio if n.conversion else None,
+                           quantization=n.quantization.ratio if n.quantization else None)
+                for n in comparison.nodes]
         diagnosis.accuracy_culprits += [
             AccuracyCulpritRecord(signature=sig.name, node=c.node, op=c.op, source=c.source,
                                   cause=c.cause, error_before=c.error_before,
                                   error_after=c.error_after, tolerance=c.tolerance)
-            for c in culprits[:limit - len(diagnosis.accuracy_culprits)]]
+            for c in comparison.culprits()[:limit - len(diagnosis.accuracy_culprits)]]
         if len(diagnosis.accuracy_culprits) >= limit:
             return
 

@@ -140,6 +140,15 @@ class AccuracyCulpritRecord(_Record):
     tolerance: float
 
 
+class LayerError(_Record):
+    """One op's error over its tolerance (above 1: out of tolerance), per cause."""
+
+    node: str
+    op: str
+    conversion: Optional[float] = None  # .tflite vs PyTorch (None: fused, nothing to compare)
+    quantization: Optional[float] = None  # quantized vs float PyTorch (PT2E models)
+
+
 class Diagnosis(_Record):
     """What a job that failed to convert or validate found out (edgebatch.debug)."""
 
@@ -149,6 +158,7 @@ class Diagnosis(_Record):
     error: Optional[str] = None  # the diagnosis itself failed
     culprits: list[CulpritRecord] = Field(default_factory=list)
     accuracy_culprits: list[AccuracyCulpritRecord] = Field(default_factory=list)
+    layer_errors: list[LayerError] = Field(default_factory=list)  # first signature, graph order
 
 
 class ProcessRecord(_Record):

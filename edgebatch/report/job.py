@@ -86,6 +86,9 @@ def _diagnosis(result: dict) -> list[Block]:
     if rows:
         blocks.append(Table(["op", "source", "cause", "error before", "error after",
                              "tolerance"], rows))
+    if diagnosis.get("layer_errors"):
+        blocks.append(Figure("layer_errors", plots.layer_errors(diagnosis["layer_errors"]),
+                             "Error of each op over its tolerance, in graph order"))
     return blocks
 
 

@@ -87,3 +87,21 @@ def _scatter(ax, points: list[Point]) -> None:
         ax.annotate(p.label, (p.cost, p.error), textcoords="offset points", xytext=(6, 5), fontsize=8)
     ax.margins(x=0.15, y=0.12)
 
+
+def layer_errors(errors: list[dict]) -> bytes:
+    """Each compared op's error over its tolerance, in graph order, log scale: above 1 the
+    op is out of tolerance; the first step up is where to look."""
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
+    for cause, color in (("conversion", _BAR), ("quantization", _HOT)):
+        points = [(i, e[cause]) for i, e in enumerate(errors) if e.get(cause)]
+        if points:
+            ax.plot(*zip(*points), marker=".", linewidth=1, color=color, label=cause)
+    ax.axhline(1.0, color=_FRONT, linewidth=1, linestyle="--", label="tolerance")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("op (graph order)")
+    ax.set_ylabel("error / tolerance")
+    ax.legend(loc="upper left", fontsize=8)
+    return _png(fig)
+

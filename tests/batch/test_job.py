@@ -100,6 +100,8 @@ def test_a_validation_failure_is_pinned_to_the_op_that_drifts(tmp_path, monkeypa
     assert "modules.py" in culprit["source"]
     assert culprit["error_before"] < culprit["tolerance"] < culprit["error_after"]
     assert "| aten.tanh" in (out / "report.md").read_text()
+    errors = {e["op"]: e["conversion"] for e in result["diagnosis"]["layer_errors"]}
+    assert errors["aten.tanh.default"] > 1 and (out / "report_layer_errors.png").is_file()
 
 
 def test_degenerate_reference_fails_the_recipe(tmp_path):
