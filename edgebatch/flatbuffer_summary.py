@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from edgebatch._imports import tensorflow
+from ai_edge_litert import schema_py_generated as schema  # the schema, without TensorFlow
 
-tensorflow()  # the schema module lives inside tensorflow; torch must load first
-from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
-
-from edgebatch.errors import ModelLoadError  # noqa: E402
+from edgebatch.errors import ModelLoadError
 
 _OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgebatch.metrics import is_number
 from edgebatch.registry.records import Artifact, MetricValue
 
 
@@ -31,14 +32,10 @@ def changed_paths(a: Any, b: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def delta(a: MetricValue, b: MetricValue) -> dict[str, Any]:
     """{"a", "b", "delta": b - a, "relative": (b - a) / |a|}; None unless both are numbers."""
     out: dict[str, Any] = {"a": a, "b": b, "delta": None, "relative": None}
-    if _is_number(a) and _is_number(b):
+    if is_number(a) and is_number(b):
         out["delta"] = b - a
         out["relative"] = (b - a) / abs(a) if a else None
     return out
