@@ -127,7 +127,7 @@ class TfLiteModel:
         runner = self._runner(signature_name)
         feeds = signature_feeds(signature_name, runner.get_input_details(), args, kwargs)
         try:
-            outputs = runner(**feeds)
+            outputs = _run_signature(runner, feeds)
         except Exception as exc:  # the inputs passed the checks: the model is at fault
             raise InferenceError(
                 f"LiteRT failed to run signature '{signature_name}': {_message(exc)}. "
@@ -164,6 +164,32 @@ class TfLiteModel:
         model = cls(data)
         model._prepare()
         return model
+
+
+def _run_signature(runner, feeds: dict) -> dict[str, np.ndarray]:
+    """runner(**feeds), but an output without elements comes back as an empty array.
+
+    LiteRT's SignatureRunner reads every output with GetTensor, which rejects a tensor
+    with no data ("Invalid tensor size"); such an output needs only its shape and dtype.
+    """
+    details = runner.get_output_details()
+    if all(0 not in d["shape_signature"] for d in details.values()):
+        return runner(**feeds)
+    # The runner's own steps, minus reading the empty outputs.
+    wrapper, subgraph = runner._interpreter_wrapper, runner._subgraph_index
+    inputs = runner.get_input_details()
+    for name, value in feeds.items():
+        wrapper.ResizeInputTensor(inputs[name]["index"], np.array(value.shape, np.int32),
+                                  False, subgraph)
+    wrapper.AllocateTensors(subgraph)
+    for name, value in feeds.items():
+        wrapper.SetTensor(inputs[name]["index"], value, subgraph)
+    wrapper.Invoke(subgraph)
+    return {
+        name: np.zeros(d["shape"], d["dtype"]) if 0 in d["shape_signature"]
+        else wrapper.GetTensor(d["index"], subgraph)
+        for name, d in runner.get_output_details().items()
+    }
 
 
 def _arrange_outputs(outputs: dict[str, np.ndarray]):
