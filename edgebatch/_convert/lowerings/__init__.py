@@ -14,6 +14,7 @@ from edgebatch._convert.lowerings import (  # noqa: F401
     reduction,
     resize,
     shape,
+    stochastic,
     symbolic,
 )
 from edgebatch._convert.lowerings.registry import lookup, lower

@@ -45,7 +45,8 @@ def aten_embedding(ctx, weight, indices, padding_idx=-1, scale_grad_by_freq=Fals
 # _embedding_bag_forward_only(Tensor weight, Tensor indices, Tensor offsets,
 #     bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None,
 #     bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)
-@lower(aten._embedding_bag_forward_only.default)
+# _embedding_bag(...) -> (Tensor, Tensor, Tensor, Tensor)         (the same arguments)
+@lower(aten._embedding_bag_forward_only.default, aten._embedding_bag.default)
 def aten_embedding_bag(ctx, weight, indices, offsets, scale_grad_by_freq=False, mode=0,
                        sparse=False, per_sample_weights=None, include_last_offset=False,
                        padding_idx=-1):
@@ -249,7 +250,8 @@ def aten_gather(ctx, self, dim, index, *, sparse_grad=False):
     return tf.gather(tf.reshape(self, [-1]), positions)
 
 
-def _scatter(self, dim, index, src, accumulate):
+def _scatter_operands(self, dim, index, src):
+    """(flat self, flat positions, flat updates) of torch's scatter family."""
     dim = norm_dim(dim, tf_rank(self))
     index = as_tensor(index, tf.int32)
     if is_tensor(src):
@@ -259,21 +261,62 @@ def _scatter(self, dim, index, src, accumulate):
     src = tf.cast(src, self.dtype)
     positions = tf.reshape(_flat_positions(self.shape.as_list(), dim, index), [-1])
     updates = tf.reshape(tf.broadcast_to(src, tf.shape(index)), [-1])
-    flat = _scatter_into(tf.reshape(self, [-1]), positions, updates, src, accumulate)
-    return tf.reshape(flat, self.shape)
+    return tf.reshape(self, [-1]), positions, updates
+
+
+def _last_writes(positions, updates, size: int):
+    """updates with every write but the last one to each position set to zero: SCATTER_ND
+    adds the writes that meet, torch keeps the last (in index order)."""
+    order = tf.range(tf.size(positions))
+    last = tf.math.unsorted_segment_max(order, positions, size)
+    return tf.where(tf.gather(last, positions) == order, updates, tf.zeros_like(updates))
 
 
 # scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor
 # scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor
 @lower(aten.scatter.src, aten.scatter.value)
 def aten_scatter(ctx, self, dim, index, src):
-    return _scatter(self, dim, index, src, accumulate=False)
+    flat, positions, updates = _scatter_operands(self, dim, index, src)
+    if is_tensor(src) and src.shape.num_elements() != 1:
+        updates = _last_writes(positions, updates, self.shape.num_elements())
+    src = as_tensor(src, self.dtype)
+    return tf.reshape(_scatter_into(flat, positions, updates, src, False), self.shape)
 
 
 # scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor
 @lower(aten.scatter_add.default)
 def aten_scatter_add(ctx, self, dim, index, src):
-    return _scatter(self, dim, index, src, accumulate=True)
+    flat, positions, updates = _scatter_operands(self, dim, index, src)
+    return tf.reshape(_scatter_into(flat, positions, updates, src, True), self.shape)
+
+
+_SEGMENT_REDUCTIONS = {
+    "sum": (tf.math.unsorted_segment_sum, tf.add),
+    "mean": (tf.math.unsorted_segment_sum, tf.add),
+    "prod": (tf.math.unsorted_segment_prod, tf.multiply),
+    "amax": (tf.math.unsorted_segment_max, tf.maximum),
+    "amin": (tf.math.unsorted_segment_min, tf.minimum),
+}
+
+
+# scatter_reduce.two(Tensor self, int dim, Tensor index, Tensor src, str reduce, *,
+#                    bool include_self=True) -> Tensor
+@lower(aten.scatter_reduce.two)
+def aten_scatter_reduce(ctx, self, dim, index, src, reduce, *, include_self=True):
+    flat, positions, updates = _scatter_operands(self, dim, index, src)
+    size = self.shape.num_elements()
+    segment_reduce, combine = _SEGMENT_REDUCTIONS[reduce]
+    reduced = segment_reduce(updates, positions, size)
+    count = tf.math.unsorted_segment_sum(tf.ones_like(updates), positions, size)
+    if include_self:
+        reduced = combine(flat, reduced)
+        if reduce == "mean":
+            count = count + 1
+    if reduce == "mean":
+        divisor = tf.maximum(count, tf.ones_like(count))
+        reduced = reduced / divisor if self.dtype.is_floating else reduced // divisor
+    # Positions no index names keep self (an empty segment's reduction is meaningless).
+    return tf.reshape(tf.where(count > 0, reduced, flat), self.shape)
 
 
 def _count_below(sorted_values, values, right: bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from edgebatch._imports import tensorflow
@@ -85,4 +86,13 @@ def aten_cdist_forward(ctx, x1, x2, p, compute_mode):
     # Norms of the pairwise differences [..., P, R, M]: exact for every p, without the
     # cancellation of |a|^2 + |b|^2 - 2ab.
     difference = tf.expand_dims(x1, -2) - tf.expand_dims(x2, -3)
+    return vector_norm(difference, p, -1, keepdim=False)
+
+
+# _pdist_forward(Tensor self, float p=2.) -> Tensor
+@lower(aten._pdist_forward.default)
+def aten_pdist_forward(ctx, self, p=2.0):
+    # The rows i < j in torch's order (row-major upper triangle), gathered as two constants.
+    first, second = np.triu_indices(self.shape[0], k=1)
+    difference = tf.gather(self, first.astype(np.int32)) - tf.gather(self, second.astype(np.int32))
     return vector_norm(difference, p, -1, keepdim=False)

@@ -24,6 +24,11 @@ def _per_channel(v, ndim: int):
     return tf.reshape(v, [-1] + [1] * (ndim - 2))
 
 
+def _empty(dtype):
+    """torch's placeholder for statistics an op did not compute: a tensor of size 0."""
+    return tf.zeros([0], dtype)
+
+
 # _native_batch_norm_legit_no_training(Tensor input, Tensor? weight, Tensor? bias,
 #     Tensor running_mean, Tensor running_var, float momentum, float eps) -> (Tensor, Tensor, Tensor)
 @lower(aten._native_batch_norm_legit_no_training)
@@ -36,45 +41,84 @@ def aten_batch_norm_no_training(ctx, input, weight, bias, running_mean, running_
         shift = shift + bias
     ndim = tf_rank(input)
     if ndim == 2:
-        return input * scale + shift, None, None
-    return input * _per_channel(scale, ndim) + _per_channel(shift, ndim), None, None
+        return input * scale + shift, _empty(input.dtype), _empty(input.dtype)
+    y = input * _per_channel(scale, ndim) + _per_channel(shift, ndim)
+    return y, _empty(input.dtype), _empty(input.dtype)
+
+
+def _batch_norm_batch_stats(input, weight, bias, eps):
+    """(y, mean, rstd, var) with statistics over every dim but the channels (dim 1)."""
+    ndim = tf_rank(input)
+    axes = [0, *range(2, ndim)]
+    mean, var = tf.nn.moments(input, axes, keepdims=True)
+    rstd = tf.math.rsqrt(var + eps)
+    y = (input - mean) * rstd
+    if weight is not None:
+        y = y * (weight if ndim == 2 else _per_channel(weight, ndim))
+    if bias is not None:
+        y = y + (bias if ndim == 2 else _per_channel(bias, ndim))
+    return y, tf.reshape(mean, [-1]), tf.reshape(rstd, [-1]), tf.reshape(var, [-1])
 
 
 # _native_batch_norm_legit.no_stats(Tensor input, Tensor? weight, Tensor? bias, bool training,
 #     float momentum, float eps) -> (Tensor, Tensor, Tensor)      (batch statistics)
 @lower(aten._native_batch_norm_legit.no_stats)
 def aten_batch_norm_batch_stats(ctx, input, weight, bias, training, momentum, eps):
-    if ctx.used_outputs - {0}:
-        raise NotImplementedError("batch norm's saved mean/rstd outputs")
-    ndim = tf_rank(input)
-    axes = [0, *range(2, ndim)]
-    mean, var = tf.nn.moments(input, axes, keepdims=True)
-    y = (input - mean) * tf.math.rsqrt(var + eps)
-    if weight is not None:
-        y = y * (weight if ndim == 2 else _per_channel(weight, ndim))
-    if bias is not None:
-        y = y + (bias if ndim == 2 else _per_channel(bias, ndim))
-    return y, None, None
+    y, mean, rstd, _ = _batch_norm_batch_stats(input, weight, bias, eps)
+    return y, mean, rstd
+
+
+def _batch_norm(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """(y, save_mean, save_rstd, new running_mean, new running_var), as torch computes them."""
+    if not training:
+        y, save_mean, save_rstd = aten_batch_norm_no_training(
+            ctx, input, weight, bias, running_mean, running_var, momentum, eps)
+        return y, save_mean, save_rstd, running_mean, running_var
+    y, mean, rstd, var = _batch_norm_batch_stats(input, weight, bias, eps)
+    count = ctx.arg_val(0).numel() // ctx.arg_val(0).shape[1]
+    unbiased = var * (count / max(count - 1, 1))
+    return (y, mean, rstd, (1 - momentum) * running_mean + momentum * mean,
+            (1 - momentum) * running_var + momentum * unbiased)
+
+
+# _native_batch_norm_legit(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!) running_mean,
+#     Tensor(b!) running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)
+@lower(aten._native_batch_norm_legit.default)
+def aten_batch_norm_legit(ctx, input, weight, bias, running_mean, running_var, training,
+                          momentum, eps):
+    # The in-place update of the running statistics is training state, not a model output.
+    return _batch_norm(ctx, input, weight, bias, running_mean, running_var, training,
+                       momentum, eps)[:3]
+
+
+# _native_batch_norm_legit_functional(Tensor input, Tensor? weight, Tensor? bias,
+#     Tensor running_mean, Tensor running_var, bool training, float momentum, float eps)
+#     -> (Tensor, Tensor, Tensor, Tensor running_mean_out, Tensor running_var_out)
+@lower(aten._native_batch_norm_legit_functional.default)
+def aten_batch_norm_functional(ctx, input, weight, bias, running_mean, running_var, training,
+                               momentum, eps):
+    return _batch_norm(ctx, input, weight, bias, running_mean, running_var, training,
+                       momentum, eps)
 
 
 def layer_norm(x, normalized_ndim: int, weight, bias, eps):
+    """(y, mean, rstd); mean and rstd keep the normalized dims as size 1, as torch's do."""
     axes = list(range(tf_rank(x) - normalized_ndim, tf_rank(x)))
     mean, var = tf.nn.moments(x, axes, keepdims=True)
-    y = (x - mean) * tf.math.rsqrt(var + eps)
+    rstd = tf.math.rsqrt(var + eps)
+    y = (x - mean) * rstd
     if weight is not None:
         y = y * weight
     if bias is not None:
         y = y + bias
-    return y
+    return y, mean, rstd
 
 
 # native_layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias,
 #                   float eps) -> (Tensor, Tensor, Tensor)
 @lower(aten.native_layer_norm)
 def aten_native_layer_norm(ctx, input, normalized_shape, weight, bias, eps):
-    if ctx.used_outputs - {0}:
-        raise NotImplementedError("native_layer_norm's mean/rstd outputs")
-    return layer_norm(input, len(normalized_shape), weight, bias, eps), None, None
+    return layer_norm(input, len(normalized_shape), weight, bias, eps)
 
 
 # layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None,
@@ -82,11 +126,12 @@ def aten_native_layer_norm(ctx, input, normalized_shape, weight, bias, eps):
 @lower(aten.layer_norm)
 def aten_layer_norm(ctx, input, normalized_shape, weight=None, bias=None, eps=1e-5,
                     cudnn_enable=True):
-    return layer_norm(input, len(normalized_shape), weight, bias, eps)
+    return layer_norm(input, len(normalized_shape), weight, bias, eps)[0]
 
 
-def group_norm_channels_last(x, weight, bias, groups: int, eps: float):
-    """x (N, *spatial, C): statistics over the spatial dims and C/groups channels."""
+def group_norm_channels_last(x, weight, bias, groups: int, eps: float, statistics=False):
+    """x (N, *spatial, C): statistics over the spatial dims and C/groups channels.
+    With `statistics`, also the (N, groups) mean and rstd."""
     shape = x.shape.as_list()
     channels = shape[-1]
     spatial = 1
@@ -97,12 +142,15 @@ def group_norm_channels_last(x, weight, bias, groups: int, eps: float):
         spatial = tf.reduce_prod(dyn[1:-1])
     grouped = tf.reshape(x, [-1, spatial, groups, channels // groups])
     mean, var = tf.nn.moments(grouped, [1, 3], keepdims=True)
-    y = (grouped - mean) * tf.math.rsqrt(var + eps)
+    rstd = tf.math.rsqrt(var + eps)
+    y = (grouped - mean) * rstd
     y = tf.reshape(y, tf.shape(x) if None in shape else shape)
     if weight is not None:
         y = y * weight
     if bias is not None:
         y = y + bias
+    if statistics:
+        return y, tf.reshape(mean, [-1, groups]), tf.reshape(rstd, [-1, groups])
     return y
 
 
@@ -116,10 +164,9 @@ def edgebatch_group_norm_cl(ctx, x, weight, bias, groups, eps):
 #                   int group, float eps) -> (Tensor, Tensor, Tensor)
 @lower(aten.native_group_norm)
 def aten_native_group_norm(ctx, input, weight, bias, N, C, HxW, group, eps):
-    if ctx.used_outputs - {0}:
-        raise NotImplementedError("native_group_norm's mean/rstd outputs")
-    y = group_norm_channels_last(nchw_to_nhwc(input), weight, bias, group, eps)
-    return nhwc_to_nchw(y), None, None
+    y, mean, rstd = group_norm_channels_last(nchw_to_nhwc(input), weight, bias, group, eps,
+                                             statistics=True)
+    return nhwc_to_nchw(y), mean, rstd
 
 
 # group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 
 from edgebatch._imports import tensorflow
@@ -19,6 +21,7 @@ from edgebatch._convert.ir import nhwc_ops
 from edgebatch._convert.lowerings._util import nchw_to_nhwc, nhwc_to_nchw, tf_rank
 from edgebatch._convert.lowerings.convolution import pad_spatial, same_pads
 from edgebatch._convert.lowerings.registry import lower
+from edgebatch._convert.lowerings.shape import slice_along
 
 tf = tensorflow()
 aten = torch.ops.aten
@@ -200,16 +203,68 @@ def edgebatch_adaptive_max_pool_cl(ctx, x, output_size):
 
 # --- ATen (channels-first) -------------------------------------------------------------------
 
+def _batched(x, spatial: int, fn):
+    """fn on x with a batch dim: torch's pools also take unbatched (C, *spatial) input.
+    fn may return a tuple of tensors."""
+    if tf_rank(x) == spatial + 2:
+        return fn(x)
+    result = fn(tf.expand_dims(x, 0))
+    if isinstance(result, tuple):
+        return tuple(tf.squeeze(r, [0]) for r in result)
+    return tf.squeeze(result, [0])
+
+
+def _window_indices(sizes, out_sizes, kernel, stride, padding, dilation):
+    """[*out_sizes, K]: per output cell, the flat input index (torch's convention) of each of
+    its K window cells, and the padded-input slices that bring those cells into place."""
+    n = len(sizes)
+    offsets = np.stack(np.meshgrid(*[np.arange(k) for k in kernel], indexing="ij"), -1)
+    offsets = offsets.reshape(-1, n)  # K window cells in row-major order, as torch scans them
+    grids = np.meshgrid(*[np.arange(o) for o in out_sizes], indexing="ij")
+    flat = np.zeros([*out_sizes, len(offsets)], np.int64)
+    for axis in range(n):
+        position = (grids[axis][..., None] * stride[axis]
+                    + offsets[:, axis] * dilation[axis] - padding[axis])
+        flat = flat * sizes[axis] + position
+    return flat.astype(np.int32), offsets
+
+
+def max_pool_with_indices(x, kernel, stride, padding, dilation, out_sizes):
+    """Max pooling of x (N, C, *spatial) with torch's indices: the flat position of each
+    window's first maximum within its (n, c) plane, as int32."""
+    n = len(kernel)
+    sizes = x.shape.as_list()[2:]
+    flat, offsets = _window_indices(sizes, out_sizes, kernel, stride, padding, dilation)
+    reach = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out_sizes, stride, kernel, dilation)]
+    pads = [[0, 0], [0, 0]] + [[p, max(0, r - size - p)] for p, r, size in zip(padding, reach, sizes)]
+    padded = tf.pad(x, pads, constant_values=float("-inf"))
+    windows = []
+    for offset in offsets:
+        begin = [0, 0] + [int(o * d) for o, d in zip(offset, dilation)]
+        end = [0, 0] + [b + (o - 1) * s + 1 for b, o, s in zip(begin[2:], out_sizes, stride)]
+        windows.append(tf.strided_slice(padded, begin, end, [1, 1, *stride],
+                                        begin_mask=3, end_mask=3))
+    windows = tf.stack(windows, axis=-1)
+    values = tf.reduce_max(windows, axis=-1)
+    first_max = tf.argmax(windows, axis=-1, output_type=tf.int32)
+    picked = tf.one_hot(first_max, len(offsets), dtype=tf.int32) * flat
+    return values, tf.reduce_sum(picked, axis=-1)
+
+
 # max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
 #                         int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)
 @lower(aten.max_pool2d_with_indices, aten.max_pool3d_with_indices)
 def aten_max_pool_with_indices(ctx, self, kernel_size, stride=(), padding=(0,), dilation=(1,),
                                ceil_mode=False):
+    n = 3 if ctx.node.target.overloadpacket is aten.max_pool3d_with_indices else 2
     if 1 in ctx.used_outputs:
-        raise NotImplementedError("max pooling's indices output")
-    y = max_pool_channels_last(nchw_to_nhwc(self), kernel_size, stride, padding, dilation,
-                               ceil_mode, _nonnegative(ctx.node.args[0]))
-    return nhwc_to_nchw(y), None
+        kernel = _expand(kernel_size, n)
+        geometry = (kernel, _expand(stride, n) if stride else kernel, _expand(padding, n),
+                    _expand(dilation, n), ctx.out_shape(0)[-n:])
+        return _batched(self, n, lambda x: max_pool_with_indices(x, *geometry))
+    nonnegative = _nonnegative(ctx.node.args[0])
+    return _batched(self, n, lambda x: nhwc_to_nchw(max_pool_channels_last(
+        nchw_to_nhwc(x), kernel_size, stride, padding, dilation, ceil_mode, nonnegative))), None
 
 
 # avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
@@ -217,9 +272,10 @@ def aten_max_pool_with_indices(ctx, self, kernel_size, stride=(), padding=(0,), 
 @lower(aten.avg_pool2d, aten.avg_pool3d)
 def aten_avg_pool(ctx, self, kernel_size, stride=(), padding=(0,), ceil_mode=False,
                   count_include_pad=True, divisor_override=None):
-    y = avg_pool_channels_last(nchw_to_nhwc(self), kernel_size, stride, padding, ceil_mode,
-                               count_include_pad, divisor_override)
-    return nhwc_to_nchw(y)
+    n = 3 if ctx.node.target.overloadpacket is aten.avg_pool3d else 2
+    return _batched(self, n, lambda x: nhwc_to_nchw(avg_pool_channels_last(
+        nchw_to_nhwc(x), kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override)))
 
 
 # _adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor
@@ -236,3 +292,21 @@ def aten_adaptive_max_pool2d(ctx, self, output_size):
     if 1 in ctx.used_outputs:
         raise NotImplementedError("adaptive max pooling's indices output")
     return nhwc_to_nchw(adaptive_pool_channels_last(nchw_to_nhwc(self), output_size, "max")), None
+
+
+# _adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor
+@lower(aten._adaptive_avg_pool3d, aten.adaptive_avg_pool3d)
+def aten_adaptive_avg_pool3d(ctx, self, output_size):
+    # Bins are boxes, so the mean over a box is the mean of per-axis means: one axis at a
+    # time, one slice and mean per bin (the layout pass leaves 3-D pools in torch's layout).
+    y = self
+    for axis, out in zip(range(tf_rank(self) - 3, tf_rank(self)), _expand(output_size, 3)):
+        size = y.shape[axis]
+        if size == out:
+            continue
+        if out == 1:
+            y = tf.reduce_mean(y, axis=axis, keepdims=True)
+            continue
+        y = tf.concat([tf.reduce_mean(slice_along(y, axis, a, b), axis=axis, keepdims=True)
+                       for a, b in _adaptive_bins(size, out)], axis=axis)
+    return y

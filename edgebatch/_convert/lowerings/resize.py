@@ -117,6 +117,8 @@ def _channel_reorder_nhwc(x, split):
 @lower(aten.pixel_shuffle)
 def aten_pixel_shuffle(ctx, self, upscale_factor):
     r = upscale_factor
+    if r == 1:  # DEPTH_TO_SPACE needs a block of at least 2; factor 1 is the identity
+        return self
     x = nchw_to_nhwc(self)
     channels = x.shape[-1] // (r * r)
     return nhwc_to_nchw(tf.nn.depth_to_space(_channel_reorder_nhwc(x, (channels, r * r)), r))
@@ -126,6 +128,8 @@ def aten_pixel_shuffle(ctx, self, upscale_factor):
 @lower(aten.pixel_unshuffle)
 def aten_pixel_unshuffle(ctx, self, downscale_factor):
     r = downscale_factor
+    if r == 1:  # SPACE_TO_DEPTH needs a block of at least 2; factor 1 is the identity
+        return self
     x = nchw_to_nhwc(self)
     y = tf.nn.space_to_depth(x, r)
     return nhwc_to_nchw(_channel_reorder_nhwc(y, (r * r, x.shape[-1])))

@@ -7,6 +7,7 @@ overlapping windows, strided slice_scatter).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from edgebatch._imports import tensorflow
@@ -80,14 +81,16 @@ def on_last_axis(x, dim: int, fn):
 
 
 # view(Tensor(a) self, SymInt[] size) -> Tensor(a)
-@lower(aten.view.default)
+# view_copy(Tensor self, SymInt[] size) -> Tensor
+@lower(aten.view.default, aten.view_copy.default)
 def aten_view(ctx, self, size):
     shape = output_shape(ctx, size)
     return self if shape == self.shape.as_list() else tf.reshape(self, shape)
 
 
 # permute(Tensor(a) self, int[] dims) -> Tensor(a)
-@lower(aten.permute.default)
+# permute_copy(Tensor self, int[] dims) -> Tensor
+@lower(aten.permute.default, aten.permute_copy.default)
 def aten_permute(ctx, self, dims):
     dims = norm_dims(dims, tf_rank(self))
     return self if dims == sorted(dims) else tf.transpose(self, dims)
@@ -109,7 +112,8 @@ def aten_expand(ctx, self, size, *, implicit=False):
 
 
 # unsqueeze(Tensor(a) self, int dim) -> Tensor(a)
-@lower(aten.unsqueeze.default)
+# unsqueeze_copy(Tensor self, int dim) -> Tensor
+@lower(aten.unsqueeze.default, aten.unsqueeze_copy.default)
 def aten_unsqueeze(ctx, self, dim):
     return tf.expand_dims(self, norm_dim(dim, tf_rank(self) + 1))
 
@@ -153,7 +157,8 @@ def delegable_concat(parts: list, axis: int):
 
 
 # slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1)
-@lower(aten.slice.Tensor)
+# slice_copy.Tensor(Tensor self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1)
+@lower(aten.slice.Tensor, aten.slice_copy.Tensor)
 def aten_slice(ctx, self, dim=0, start=None, end=None, step=1):
     dim = norm_dim(dim, tf_rank(self))
     size = self.shape[dim]
@@ -165,7 +170,8 @@ def aten_slice(ctx, self, dim=0, start=None, end=None, step=1):
 
 
 # select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)
-@lower(aten.select.int)
+# select_copy.int(Tensor self, int dim, SymInt index) -> Tensor
+@lower(aten.select.int, aten.select_copy.int)
 def aten_select(ctx, self, dim, index):
     dim = norm_dim(dim, tf_rank(self))
     size = self.shape[dim]
@@ -189,6 +195,38 @@ def aten_split_with_sizes(ctx, self, split_sizes, dim=0):
     for size in split_sizes:
         bounds.append(bounds[-1] + size)
     return tuple(slice_along(self, dim, lo, hi) for lo, hi in zip(bounds, bounds[1:]))
+
+
+# split_copy.Tensor(Tensor self, SymInt split_size, int dim=0) -> Tensor[]
+@lower(aten.split_copy.Tensor)
+def aten_split_copy(ctx, self, split_size, dim=0):
+    sizes = [part.shape[norm_dim(dim, tf_rank(self))] for part in ctx.val]
+    return aten_split_with_sizes(ctx, self, sizes, dim)
+
+
+# unbind_copy.int(Tensor self, int dim=0) -> Tensor[]
+@lower(aten.unbind_copy.int)
+def aten_unbind_copy(ctx, self, dim=0):
+    dim = norm_dim(dim, tf_rank(self))
+    return tuple(tf.squeeze(part, [dim]) for part in aten_split_with_sizes(
+        ctx, self, [1] * self.shape[dim], dim))
+
+
+# as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None)
+# as_strided_copy(Tensor self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None)
+@lower(aten.as_strided.default, aten.as_strided_copy.default)
+def aten_as_strided(ctx, self, size, stride, storage_offset=None):
+    # A window on self's storage, which is self in row-major order when self is
+    # contiguous and starts it (a graph's values do, unless they are views of another).
+    source = ctx.arg_val(0)
+    if not source.is_contiguous() or source.storage_offset() != 0:
+        raise NotImplementedError("as_strided on a non-contiguous tensor (a view's storage)")
+    flat_index = np.full(size, storage_offset or 0, dtype=np.int32)
+    for axis, (length, step) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[axis] = length
+        flat_index = flat_index + (np.arange(length, dtype=np.int32) * step).reshape(shape)
+    return tf.gather(tf.reshape(self, [-1]), flat_index)
 
 
 # clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor

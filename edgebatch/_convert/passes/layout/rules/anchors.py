@@ -234,10 +234,11 @@ def _reorder_channels(b, x, split: tuple[int, int]):
 @register(aten.pixel_shuffle)
 class PixelShuffle(ChannelsLast):
     """DEPTH_TO_SPACE reads channels as (i, j, c); torch's pixel_shuffle as (c, i, j). The
-    producing conv's output channels are reordered instead when it has no other user."""
+    producing conv's output channels are reordered instead when it has no other user.
+    Factor 1 (the identity) stays in torch's layout, where its lowering passes x through."""
 
     def supported(self, node):
-        return rank(node.args[0]) == 4
+        return rank(node.args[0]) == 4 and node.args[1] != 1
 
     def rewrite_cl(self, node, b, x):
         r = node.args[1]
@@ -270,7 +271,7 @@ def _constant_arg(b, node, index) -> bool:
 @register(aten.pixel_unshuffle)
 class PixelUnshuffle(ChannelsLast):
     def supported(self, node):
-        return rank(node.args[0]) == 4
+        return rank(node.args[0]) == 4 and node.args[1] != 1
 
     def rewrite_cl(self, node, b, x):
         r = node.args[1]
@@ -329,13 +330,16 @@ class BatchNorm(PermRule):
         return identity(rank(node.args[0]))
 
     def plan(self, node, frame):
-        if len(frame) != rank(node.args[0]) or _used_outputs(node) - {0}:
+        r = rank(node.args[0])
+        if len(frame) != r or (_used_outputs(node) - {0} and tuple(frame) != identity(r)):
             return None
         needs = [(node.args[0], tuple(frame))]
         needs += [(n, identity(rank(n))) for n in tensor_inputs(node)[1:]]
         return Plan(needs, [tuple(frame), None, None])
 
     def rewrite(self, node, frame, plan, b):
+        if _used_outputs(node) - {0}:  # its (empty) statistics are read: keep the op whole
+            return b.copy_with_inputs(node, plan)
         x, weight, bias, mean, var, _, eps = node.args
         r = rank(x)
         scale = b.call(aten.rsqrt.default, (b.call(aten.add.Tensor, (b.value(var), eps)),))
