@@ -112,8 +112,7 @@ def aten_expand(ctx, self, size, *, implicit=False):
 
 
 # unsqueeze(Tensor(a) self, int dim) -> Tensor(a)
-# unsqueeze_copy(Tensor self, int dim) -> Tensor
-@lower(aten.unsqueeze.default, aten.unsqueeze_copy.default)
+@lower(aten.unsqueeze.default)
 def aten_unsqueeze(ctx, self, dim):
     return tf.expand_dims(self, norm_dim(dim, tf_rank(self) + 1))
 

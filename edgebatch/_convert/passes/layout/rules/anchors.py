@@ -331,14 +331,16 @@ class BatchNorm(PermRule):
 
     def plan(self, node, frame):
         r = rank(node.args[0])
-        if len(frame) != r or (_used_outputs(node) - {0} and tuple(frame) != identity(r)):
+        if len(frame) != r:
             return None
+        if _used_outputs(node) - {0}:  # its (empty) statistics are read: torch's layout only
+            return super().plan(node, frame) if tuple(frame) == identity(r) else None
         needs = [(node.args[0], tuple(frame))]
         needs += [(n, identity(rank(n))) for n in tensor_inputs(node)[1:]]
         return Plan(needs, [tuple(frame), None, None])
 
     def rewrite(self, node, frame, plan, b):
-        if _used_outputs(node) - {0}:  # its (empty) statistics are read: keep the op whole
+        if _used_outputs(node) - {0}:
             return b.copy_with_inputs(node, plan)
         x, weight, bias, mean, var, _, eps = node.args
         r = rank(x)
