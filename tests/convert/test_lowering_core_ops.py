@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import edgebatch
+from edgebatch.errors import LoweringError
 from edgebatch.flatbuffer_summary import summarize
 from tests.convert.checks import assert_converts
 from tests.convert.fn_module import Fn
@@ -37,6 +38,12 @@ def test_copy_views_and_as_strided():
 
     torch.manual_seed(0)
     assert_converts(Fn(views), (torch.randn(2, 3, 4), torch.randn(1, 3, 1)))
+
+
+def test_as_strided_on_a_view_is_a_clear_error():
+    module = Fn(lambda x: aten.as_strided.default(x.T, [2, 2], [1, 2]))
+    with pytest.raises(LoweringError, match="as_strided on a non-contiguous tensor"):
+        edgebatch.convert(module.eval(), (torch.randn(3, 4),))
 
 
 def test_zero_size_results_run():
@@ -81,7 +88,8 @@ def test_pooling_indices_unbatched_and_identity_shuffles(layout):
     module = Fn(_pools)
     if layout == "nhwc":
         args[0] = args[0].permute(0, 2, 3, 1).contiguous()
-        module = edgebatch.to_channel_last_io(module, args=[0])
+        args[3] = args[3].permute(0, 2, 3, 4, 1).contiguous()
+        module = edgebatch.to_channel_last_io(module, args=[0, 3])
     assert_converts(module, tuple(args))
 
 
@@ -113,9 +121,15 @@ class Norms(torch.nn.Module):
         )
 
 
-def test_norms_return_their_statistics():
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_norms_return_their_statistics(layout):
     torch.manual_seed(1)
-    assert_converts(Norms(4), (torch.randn(2, 4, 3, 5), torch.randn(6, 4)))
+    x = torch.randn(2, 4, 3, 5)
+    module = Norms(4)
+    if layout == "nhwc":
+        x = x.permute(0, 2, 3, 1).contiguous()
+        module = edgebatch.to_channel_last_io(module, args=[0])
+    assert_converts(module, (x, torch.randn(6, 4)))
 
 
 def test_scatter_keeps_the_last_write_and_reduces():

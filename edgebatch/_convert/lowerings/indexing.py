@@ -216,7 +216,8 @@ def _scatter_into(target, positions, updates, values, accumulate: bool):
     SCATTER_ND adds up updates that meet at one position. To write, a mask of the hit
     positions selects between target and the scattered updates; when `values` is a
     single broadcast value it is selected directly, so repeated positions stay exact.
-    Repeated positions with different values add up (torch leaves the winner undefined).
+    Repeated positions with different values add up: scatter keeps torch's last write by
+    zeroing the others first (_last_writes); for index_put torch leaves the winner undefined.
     """
     positions = tf.expand_dims(positions, -1)
     shape = tf.shape(target)
