@@ -141,20 +141,6 @@ def lower_program(
     return LoweredSignature(signature_name, concrete, input_names, output_names, node_to_tf_name)
 
 
-def _zero_size(node: torch.fx.Node):
-    """A constant for a result with no elements, or None.
-
-    LiteRT refuses to run a kernel whose output has a zero-size dim ("Invalid tensor
-    size"); a tensor without elements needs no kernel, only its shape and dtype.
-    """
-    val = node.meta.get("val")
-    if not isinstance(val, torch.Tensor) or not all(isinstance(d, int) for d in val.shape):
-        return None
-    if val.numel() != 0:
-        return None
-    return tf.zeros(list(val.shape), dtypes.tf_dtype(val.dtype))
-
-
 def _lower_node(node: torch.fx.Node, env: dict):
     if node.target is operator.getitem:
         container, index = node.args
@@ -162,9 +148,6 @@ def _lower_node(node: torch.fx.Node, env: dict):
     lowering = lookup(node.target)
     if lowering is None:
         raise UnsupportedOpError(op_name(node.target), user_source_line(node), node.name)
-    empty = _zero_size(node)
-    if empty is not None:
-        return empty
     args = torch.fx.node.map_arg(node.args, env.__getitem__)
     kwargs = torch.fx.node.map_arg(node.kwargs, env.__getitem__)
     try:

@@ -6,6 +6,9 @@ torch's padding is matched by SAME where it equals it (TF's SAME max/avg pools i
 the padded cells, as torch's max pool and `count_include_pad=False` do), otherwise by
 one PAD first.
 3-D pools run as two 2-D pools (H×W, then D): TFLite has no built-in 3-D pooling.
+A max pool whose indices are read stays in torch's layout and compares its window cells
+itself (TFLite has no built-in pooling with argmax); adaptive 3-D average pooling is
+per-axis means.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 import torch
 
 from edgebatch._imports import tensorflow
@@ -215,8 +217,8 @@ def _batched(x, spatial: int, fn):
 
 
 def _window_indices(sizes, out_sizes, kernel, stride, padding, dilation):
-    """[*out_sizes, K]: per output cell, the flat input index (torch's convention) of each of
-    its K window cells, and the padded-input slices that bring those cells into place."""
+    """([*out_sizes, K], [K, n]): per output cell, the flat input index (torch's convention)
+    of each of its K window cells; and each window cell's offset in the kernel."""
     n = len(sizes)
     offsets = np.stack(np.meshgrid(*[np.arange(k) for k in kernel], indexing="ij"), -1)
     offsets = offsets.reshape(-1, n)  # K window cells in row-major order, as torch scans them
@@ -295,7 +297,7 @@ def aten_adaptive_max_pool2d(ctx, self, output_size):
 
 
 # _adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor
-@lower(aten._adaptive_avg_pool3d, aten.adaptive_avg_pool3d)
+@lower(aten._adaptive_avg_pool3d)
 def aten_adaptive_avg_pool3d(ctx, self, output_size):
     # Bins are boxes, so the mean over a box is the mean of per-axis means: one axis at a
     # time, one slice and mean per bin (the layout pass leaves 3-D pools in torch's layout).

@@ -2,7 +2,7 @@
 
 Strided access stays STRIDED_SLICE/RESHAPE/TRANSPOSE; a constant-index GATHER is
 used only where no slice expresses the access (replicate/circular padding,
-overlapping windows, strided slice_scatter).
+overlapping windows, strided slice_scatter, as_strided).
 """
 
 from __future__ import annotations
