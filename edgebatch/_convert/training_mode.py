@@ -1,8 +1,10 @@
 """Whether a module is converted in training mode, and whether that shows in its graph.
 
-Every nn.Module starts in training mode; for most that changes nothing. Dropout and batch
-norm in training mode put ops into the exported graph that have no TFLite counterpart:
-when those make the conversion fail, the fix is `module.eval()`, not the failing op.
+Every nn.Module starts in training mode; for most that changes nothing. Dropout in
+training mode puts a random mask into the exported graph, which does not convert; batch
+norm in training mode converts, with batch statistics (rarely what is meant: hence the
+warning). When a training-only op makes the conversion fail, the fix is `module.eval()`,
+not the failing op.
 """
 
 from __future__ import annotations
