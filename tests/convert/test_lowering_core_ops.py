@@ -192,5 +192,6 @@ def test_random_ops_draw_from_their_distributions():
     assert perm.dtype == np.int32 and sorted(perm) == list(range(50))
     assert samples.shape == (2, 4000) and samples.dtype == np.int32
     frequencies = np.bincount(samples.ravel(), minlength=5) / samples.size
-    np.testing.assert_allclose(frequencies, torch.softmax(logits[0], -1).numpy(), atol=0.02)
+    # 8000 draws: a frequency's standard deviation is at most 0.0056, so 0.025 is 4.5 sigma.
+    np.testing.assert_allclose(frequencies, torch.softmax(logits[0], -1).numpy(), atol=0.025)
     assert without.shape == (3,) and len(set(without)) == 3 and without.max() < 5

@@ -234,8 +234,9 @@ def _window_indices(sizes, out_sizes, kernel, stride, padding, dilation):
 def max_pool_with_indices(x, kernel, stride, padding, dilation, out_sizes):
     """Max pooling of x (N, C, *spatial) with torch's indices: the flat position of each
     window's first maximum within its (n, c) plane, as int32."""
-    n = len(kernel)
     sizes = x.shape.as_list()[2:]
+    if not all(isinstance(d, int) for d in [*sizes, *out_sizes]):
+        raise NotImplementedError("max pooling's indices over a symbolic spatial size")
     flat, offsets = _window_indices(sizes, out_sizes, kernel, stride, padding, dilation)
     reach = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out_sizes, stride, kernel, dilation)]
     pads = [[0, 0], [0, 0]] + [[p, max(0, r - size - p)] for p, r, size in zip(padding, reach, sizes)]
