@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import traceback
 from typing import Any
 
@@ -76,15 +74,6 @@ def _reason(exc: BaseException) -> str:
     return first_line(exc)[:400]
 
 
-def size_one_samples_stay_dynamic(enabled: bool):
-    """torch.export specializes a dim whose sample size is 1 and then refuses it as dynamic
-    ("Constraints violated"); size-oblivious reasoning lets batch-1 samples export a
-    dynamic batch, as users expect from their usual sample input."""
-    from torch.fx.experimental import _config as fx_config
-
-    return fx_config.patch(backed_size_oblivious=True) if enabled else contextlib.nullcontext()
-
-
 def export_module(
     module: torch.nn.Module,
     args: tuple,
@@ -104,11 +93,9 @@ def export_module(
     failures: list[tuple[str, BaseException]] = []
     for strict in modes:
         try:
-            with size_one_samples_stay_dynamic(dynamic_shapes is not None):
-                program = torch.export.export(
-                    module, tuple(args), kwargs or {}, dynamic_shapes=dynamic_shapes,
-                    strict=strict,
-                )
+            program = torch.export.export(
+                module, tuple(args), kwargs or {}, dynamic_shapes=dynamic_shapes, strict=strict
+            )
             break
         except Exception as exc:  # torch.export raises many unrelated types
             failures.append(("strict" if strict else "non-strict", exc))

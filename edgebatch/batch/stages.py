@@ -122,7 +122,7 @@ def convert(state: JobState) -> None:
     cfg, result = state.cfg, state.result
     converter = edgebatch.Converter()
     for sig in state.signatures:
-        converter.signature(sig.name, sig.module, sig.args, sig.kwargs,
+        converter.signature(sig.name, sig.module, sig.export_sample, sig.kwargs,
                             dynamic_shapes=sig.dynamic_shapes)
     flags = _converter_flags(OmegaConf.to_container(cfg.convert.converter_flags, resolve=True))
     start = time.perf_counter()

@@ -23,7 +23,6 @@ from edgebatch.quantize.pt2e_quantizer import (  # noqa: E402
     PT2EQuantizer,
     get_symmetric_quantization_config,
 )
-from edgebatch._convert.export import size_one_samples_stay_dynamic  # noqa: E402
 from edgebatch.quantize.quant_config import QuantConfig  # noqa: E402
 
 
@@ -52,9 +51,8 @@ def pt2e_quantize(
         quantizer = PT2EQuantizer().set_global(
             get_symmetric_quantization_config(is_per_channel=is_per_channel, is_dynamic=is_dynamic)
         )
-    with size_one_samples_stay_dynamic(dynamic_shapes is not None):
-        exported = torch.export.export(module, tuple(sample_args), sample_kwargs or {},
-                                       dynamic_shapes=dynamic_shapes).module()
+    exported = torch.export.export(module, tuple(sample_args), sample_kwargs or {},
+                                   dynamic_shapes=dynamic_shapes).module()
     prepared = prepare_pt2e(exported, quantizer)
     batches = list(calibration_data) if calibration_data is not None else [
         (tuple(sample_args), dict(sample_kwargs or {}))

@@ -59,6 +59,14 @@ class BuiltSignature:
     channels_last: tuple[int, ...] = ()  # positional inputs moved to channels-last
     float_module: Any = None  # the float module when `module` was quantized in PyTorch
     dynamic_shapes: Any = None  # torch.export's dynamic_shapes for the positional inputs
+    # torch.export specializes a dim whose sample size is 1, so a dynamic dim that the sample
+    # holds at size 1 is exported from this draw instead, with that dim at size 2.
+    export_args: tuple | None = None
+
+    @property
+    def export_sample(self) -> tuple:
+        """The positional inputs torch.export traces."""
+        return self.export_args if self.export_args is not None else self.args
 
     @property
     def reference_module(self):
@@ -75,6 +83,8 @@ class BuiltSignature:
                 for i, dims in enumerate(self.dynamic_shapes)
             )
         self.args = self.to_layout(self.args)
+        if self.export_args is not None:
+            self.export_args = self.to_layout(self.export_args)
         self.validation_inputs = [(self.to_layout(a), k) for a, k in self.validation_inputs]
         self.calibration_inputs = [(self.to_layout(a), k) for a, k in self.calibration_inputs]
 
@@ -204,6 +214,9 @@ def _check_dynamic(inputs: dict, path: str) -> None:
                 raise RecipeError(f"{where}: no dim {name!r} in {path}.dims "
                                   f"(has {sorted(dims) or 'none'})")
             low, high = dims[name]["min"], dims[name]["max"]
+            if high is not None and high < 2:
+                raise RecipeError(f"{path}.dims.{name}: max {high} leaves nothing dynamic "
+                                  "(torch.export needs dynamic dims of size >= 2 to be possible)")
             for size, what in [(shape[dim], "the sample's size"),
                                *[(v, "validate size") for v in dims[name]["validate"]]]:
                 if size < low or (high is not None and size > high):
@@ -256,8 +269,22 @@ def build(plans: list[SignaturePlan], draws: InputDraws = InputDraws()) -> list[
             validation_inputs=validation_inputs,
             calibration_inputs=calibration_inputs,
             dynamic_shapes=export_dynamic_shapes(p.inputs),
+            export_args=_export_sample(p.inputs, p.inputs_path),
         ))
     return built
+
+
+def _export_sample(inputs: dict, path: str) -> tuple | None:
+    """The sample with its size-1 dynamic dims at 2 (same seed); None if it has none."""
+    args = []
+    for spec in inputs.get("args") or []:
+        shape = list(spec["shape"])
+        for index in dynamic_dims(spec):
+            shape[index] = max(shape[index], 2)
+        args.append({**spec, "shape": shape})
+    if all(a["shape"] == list(s["shape"]) for a, s in zip(args, inputs.get("args") or [])):
+        return None
+    return _draw_inputs({**inputs, "args": args}, inputs["seed"], path)[0]
 
 
 def export_dynamic_shapes(inputs: dict) -> tuple | None:
