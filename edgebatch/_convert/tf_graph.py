@@ -21,7 +21,6 @@ from edgebatch._convert.lowerings import lookup
 from edgebatch._convert.lowerings.registry import LoweringContext, op_name
 from edgebatch._convert.program_state import input_placeholders, state_tensor
 from edgebatch._convert.source import user_source_line
-from edgebatch._convert.symbolic_sizes import SymbolicSizes
 from edgebatch.errors import LoweringError, UnsupportedOpError
 
 tf = tensorflow()
@@ -122,13 +121,11 @@ def lower_program(
         env: dict[torch.fx.Node, object] = dict(state_nodes)
         env.update(constant_inputs)
         env.update(zip(user_nodes, inputs))
-        sizes = SymbolicSizes()
-        sizes.bind_inputs(user_nodes, inputs)
         for node in graph.nodes:
             if node.op != "call_function":
                 continue
             with tf.name_scope(scope_name(node.name)):
-                value = _lower_node(node, env, sizes)
+                value = _lower_node(node, env)
             env[node] = value
             if isinstance(value, (tf.Tensor, tf.Variable)):
                 node_to_tf_name[node.name] = value.name
@@ -144,7 +141,7 @@ def lower_program(
     return LoweredSignature(signature_name, concrete, input_names, output_names, node_to_tf_name)
 
 
-def _lower_node(node: torch.fx.Node, env: dict, sizes: SymbolicSizes):
+def _lower_node(node: torch.fx.Node, env: dict):
     if node.target is operator.getitem:
         container, index = node.args
         return env[container][index]
@@ -154,7 +151,7 @@ def _lower_node(node: torch.fx.Node, env: dict, sizes: SymbolicSizes):
     args = torch.fx.node.map_arg(node.args, env.__getitem__)
     kwargs = torch.fx.node.map_arg(node.kwargs, env.__getitem__)
     try:
-        return lowering(LoweringContext(node, sizes), *args, **kwargs)
+        return lowering(LoweringContext(node), *args, **kwargs)
     except UnsupportedOpError:
         raise
     except Exception as exc:

@@ -15,7 +15,6 @@ import torch
 
 from edgebatch._convert.ir import nodes
 from edgebatch._convert.ir.op_registry import OpRegistry
-from edgebatch._convert.symbolic_sizes import SymbolicSizes
 
 _LOWERINGS: OpRegistry[Callable] = OpRegistry("lowerings")
 
@@ -48,12 +47,6 @@ class LoweringContext:
     """What a lowering may know about the node it lowers, fed from FX metadata."""
 
     node: torch.fx.Node
-    sizes: SymbolicSizes | None = None  # the lowered function's dynamic input dims
-
-    def size_value(self, size):
-        """A dim size (int or torch.SymInt) as an int or TF scalar; None if unknown."""
-        return size if isinstance(size, int) else (
-            self.sizes.value(size) if self.sizes is not None else None)
 
     @property
     def val(self):

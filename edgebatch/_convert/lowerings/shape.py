@@ -26,7 +26,7 @@ _INT32_MAX = 2**31 - 1
 def output_shape(ctx, size=None) -> list:
     """The node's output shape for tf.reshape/fill: static dims as Python ints from FX
     meta; a symbolic dim as the TF scalar that `size` (the op's SymInt[] argument)
-    holds for it, else computed from the input dims it depends on, else -1."""
+    holds for it, else -1."""
     shape = []
     for i, dim in enumerate(ctx.out_shape()):
         if isinstance(dim, int):
@@ -34,8 +34,7 @@ def output_shape(ctx, size=None) -> list:
         elif size is not None and is_tensor(size[i]):
             shape.append(size[i])
         else:
-            value = ctx.size_value(dim)
-            shape.append(-1 if value is None else value)
+            shape.append(-1)
     return shape
 
 
