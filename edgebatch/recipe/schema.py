@@ -282,6 +282,7 @@ class SuiteConfig:
     init_missing_baseline: bool = True
     fail_on: FailOn = FailOn.any_failure
     thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
+    coverage: bool = False  # write coverage.md/.json: the zoo table per task and family
 
 
 @dataclass
@@ -298,6 +299,8 @@ class PathsConfig:
 class EdgeBatchConfig:
     # Base name of the job; the registry name adds the non-default layout and quant.
     name: str = "${model.name}"
+    # Free-form labels reports group by, e.g. {task: classification, family: resnet}.
+    labels: Dict[str, str] = field(default_factory=dict)
     artifact_name: str = "${eb.artifact_name:${name},${layout.name},${quant.name}}"
     paths: PathsConfig = field(default_factory=PathsConfig)
     model: ModelConfig = MISSING
