@@ -32,7 +32,7 @@ def test_rows_are_ordered_and_red_rows_carry_a_one_line_reason(tmp_path):
                result("digits_cnn", "digits_cnn", "task", task={"tflite": 0.975})]
     rows = coverage_rows(results)
     assert [r["family"] for r in rows] == ["conformer", "resnet", "digits_cnn"]
-    assert rows[0]["reason"] == "convert: ExportError: torch.export could not capture X more"
+    assert rows[0]["reason"] == "convert: ExportError: torch.export could not capture X"
     paths = write_coverage(results, tmp_path)
     table = paths["markdown"].read_text()
     assert "**2 green, 1 red** of 3" in table
