@@ -15,11 +15,20 @@ from model_zoo.registry import build, list_entries
 from model_zoo.torchaudio_zoo import build_torchaudio
 from model_zoo.torchvision_zoo import build_torchvision
 from model_zoo.weights import load_weights
-from model_zoo.wrappers import FixedExtraArgs, KwargsToPositional, SegmentationOut, SelectOutput
+from model_zoo.wrappers import (
+    DetectionOut,
+    FinalFlow,
+    FixedExtraArgs,
+    KwargsToPositional,
+    SegmentationOut,
+    SelectOutput,
+)
 
 __all__ = [
+    "DetectionOut",
     "DownloadRefusedError",
     "FileContentError",
+    "FinalFlow",
     "FixedExtraArgs",
     "InputsFileError",
     "KwargsToPositional",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 import torchaudio.models as tam
+import torchaudio.transforms as tat
 from torch import nn
 
 from model_zoo.errors import UnknownModelError
@@ -22,6 +23,7 @@ class _Entry:
     factory: Callable[..., nn.Module]
     input_shape: tuple[int, ...]
     output_index: int | None = None  # the tensor to keep when the model returns a tuple
+    takes_lengths: bool = False  # a second input: each sequence's valid length (int64)
 
 
 _SECOND = 16000  # one second at 16 kHz
@@ -40,6 +42,20 @@ _MODELS = {
     "hdemucs_low": _Entry(
         partial(tam.hdemucs_low, sources=["drums", "bass", "other", "vocals"]), (1, 2, 44100)
     ),
+    # features (batch, time, n_feature), lengths (batch,) -> (output, lengths); keep output
+    "conformer": _Entry(
+        partial(tam.Conformer, input_dim=80, num_heads=4, ffn_dim=256, num_layers=4,
+                depthwise_conv_kernel_size=31), (1, 200, 80), output_index=0, takes_lengths=True),
+    # streaming transformer: time = 12 segments of 16 frames + 4 frames of right context
+    "emformer": _Entry(
+        partial(tam.Emformer, input_dim=80, num_heads=4, ffn_dim=256, num_layers=4,
+                segment_length=16, right_context_length=4), (1, 196, 80), output_index=0,
+        takes_lengths=True),
+    # front ends: waveform (batch, time) -> (batch, [n_mfcc | n_mels | freq], frames)
+    "spectrogram": _Entry(partial(tat.Spectrogram, n_fft=400), (1, _SECOND)),
+    "mel_spectrogram": _Entry(partial(tat.MelSpectrogram, n_fft=400, n_mels=64), (1, _SECOND)),
+    "mfcc": _Entry(partial(tat.MFCC, n_mfcc=40, melkwargs={"n_fft": 400, "n_mels": 64}),
+                   (1, _SECOND)),
 }
 _CALIBRATION_BATCH = 4
 
@@ -54,10 +70,14 @@ def default_input_shape(name: str) -> tuple[int, ...]:
     return _entry(name).input_shape
 
 
-def sample_inputs(name: str, *, seed: int = 1234, batch: int = 1) -> tuple[torch.Tensor]:
-    """One standard-normal input of the model's default shape (with `batch` samples)."""
+def sample_inputs(name: str, *, seed: int = 1234, batch: int = 1) -> tuple[torch.Tensor, ...]:
+    """A standard-normal input of the model's default shape (with `batch` samples), and
+    for models that take lengths, every sequence at full length."""
     _, *rest = default_input_shape(name)
-    return (make_input((batch, *rest), seed=seed),)
+    features = make_input((batch, *rest), seed=seed)
+    if not _entry(name).takes_lengths:
+        return (features,)
+    return features, torch.full((batch,), features.shape[1], dtype=torch.int64)
 
 
 def build_torchaudio(

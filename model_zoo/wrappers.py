@@ -28,6 +28,33 @@ class SegmentationOut(SelectOutput):
         super().__init__(module, "out")
 
 
+class DetectionOut(nn.Module):
+    """torchvision detectors take a list of images and return a list of dicts; take a
+    batch tensor and return the first image's (boxes, scores, labels)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor):
+        detections = self.model(list(images))[0]
+        return detections["boxes"], detections["scores"], detections["labels"]
+
+
+class FinalFlow(nn.Module):
+    """RAFT returns the flow after every refinement iteration; keep the last one.
+    `num_flow_updates` sets the iterations (RAFT's default, 12, when None)."""
+
+    def __init__(self, model: nn.Module, num_flow_updates: int | None = None):
+        super().__init__()
+        self.model = model
+        self.num_flow_updates = num_flow_updates
+
+    def forward(self, image1: torch.Tensor, image2: torch.Tensor):
+        kwargs = {} if self.num_flow_updates is None else {"num_flow_updates": self.num_flow_updates}
+        return self.model(image1, image2, **kwargs)[-1]
+
+
 class KwargsToPositional(nn.Module):
     """Take positional inputs and pass them to the wrapped module as keyword arguments."""
 

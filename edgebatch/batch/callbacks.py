@@ -65,6 +65,11 @@ def finish_sweep(config: DictConfig, results: list[JobResult], sweep_dir: Path) 
     _print_summary(results, paths.get("html"))
 
     suite = config.get("suite")
+    if suite and suite.coverage:
+        from edgebatch.report.coverage import write_coverage
+
+        coverage = write_coverage([r.to_dict() for r in results], sweep_dir)
+        log.info("coverage: %s", coverage["markdown"])
     fail_on = _value(suite.fail_on) if suite else "any_failure"
     status = 1 if failed and fail_on == "any_failure" else 0
     if any(outcome.job_status(r) == outcome.EXIT_CONFIG_ERROR for r in results):

@@ -68,8 +68,9 @@ def _pt2e(signatures: Sequence[BuiltSignature], quant):
     quant_config = None
     for sig in signatures:
         quantized, quant_config = pt2e_quantize(
-            sig.module, sig.args, sig.kwargs, is_per_channel=quant.pt2e.per_channel,
+            sig.module, sig.export_sample, sig.kwargs, is_per_channel=quant.pt2e.per_channel,
             is_dynamic=quant.pt2e.dynamic, calibration_data=sig.calibration_inputs,
+            dynamic_shapes=sig.dynamic_shapes,
         )
         sig.float_module, sig.module = sig.module, quantized
         log.info("signature '%s': PT2E-quantized (%d calibration batches)", sig.name,

@@ -79,6 +79,22 @@ class Validation(Errors):
     outputs: dict[str, OutputErrors]
 
 
+class TaskAccuracy(_Record):
+    """Task accuracy on labelled data (recipe `validation.task`), PyTorch vs converted."""
+
+    metric: str
+    n_samples: int
+    pytorch: float  # the float PyTorch model
+    pytorch_quantized: Optional[float] = None  # the PyTorch model after PT2E quantization
+    tflite: float
+    max_drop: Optional[float] = None
+    passed: bool
+
+    @property
+    def drop(self) -> float:
+        return self.pytorch - self.tflite
+
+
 class Quantization(_Record):
     """How the model was quantized, and where the error comes from."""
 
@@ -185,6 +201,7 @@ class JobResult(_Record):
     conversion: Optional[Conversion] = None
     model: Optional[ModelSummary] = None
     validation: Optional[Validation] = None
+    task: Optional[TaskAccuracy] = None
     quantization: Optional[Quantization] = None
     benchmark: Optional[Benchmark] = None
     artifact: Optional[ArtifactRecord] = None
@@ -216,6 +233,7 @@ class JobResult(_Record):
         }
         metrics |= {key: getattr(validation, key) if validation else None
                     for key in ("max_abs", "mean_abs", "rel_error", "rmse", "cosine")}
+        metrics["task_accuracy"] = self.task.tflite if self.task else None
         metrics["conversion_seconds"] = conversion.seconds if conversion else None
         metrics["peak_rss_mb"] = conversion.peak_rss_mb if conversion else None
         for threads, stats in (self.benchmark.threads if self.benchmark else {}).items():

@@ -22,7 +22,7 @@ from edgebatch.batch.environment import PeakRss
 from edgebatch.batch.job_key import job_key
 from edgebatch.batch.result import (
     RESULT_FILE, ArtifactRecord, Benchmark, Conversion, Errors, JobResult, ModelSummary,
-    Quantization, Validation,
+    Quantization, TaskAccuracy, Validation,
 )
 from edgebatch.errors import RecipeError, ValidationError
 
@@ -122,7 +122,8 @@ def convert(state: JobState) -> None:
     cfg, result = state.cfg, state.result
     converter = edgebatch.Converter()
     for sig in state.signatures:
-        converter.signature(sig.name, sig.module, sig.args, sig.kwargs)
+        converter.signature(sig.name, sig.module, sig.export_sample, sig.kwargs,
+                            dynamic_shapes=sig.dynamic_shapes)
     flags = _converter_flags(OmegaConf.to_container(cfg.convert.converter_flags, resolve=True))
     start = time.perf_counter()
     with PeakRss() as peak:
@@ -182,11 +183,8 @@ def validate(state: JobState) -> None:
         return run
 
     def tflite_fn(name):
-        if quantized and cfg.quant.int8_io:
-            from edgebatch.batch.quantization import run_int8_io
-
-            return lambda *a, **k: v.converted_outputs(run_int8_io(model, name)(*a, **k))
-        return lambda *args, **kwargs: v.converted_outputs(model(*args, signature_name=name, **kwargs))
+        run = _run_converted(state, name)
+        return lambda *args, **kwargs: v.converted_outputs(run(*args, **kwargs))
 
     float_vs_tflite = Validation.model_validate(v.compare(
         [(s.name, torch_fn(s.reference_module), tflite_fn(s.name)) for s in signatures],
@@ -223,6 +221,63 @@ def validate(state: JobState) -> None:
             f" (relative error {worst.rel_error:.3g}){cosine}; "
             f"{len(failing)} of {len(outputs)} outputs fail"
         )
+
+
+def _run_converted(state: JobState, signature: str) -> Callable:
+    """Call one signature of the converted model as PyTorch's module is called."""
+    model = state.model
+    if state.quantized and state.cfg.quant.int8_io:
+        from edgebatch.batch.quantization import run_int8_io
+
+        return run_int8_io(model, signature)
+    return lambda *args, **kwargs: model(*args, signature_name=signature, **kwargs)
+
+
+def task_accuracy(state: JobState) -> None:
+    """Top-1 accuracy of PyTorch's float model, its quantized model if any, and the
+    converted model on `validation.task`'s labelled data (first signature, first output)."""
+    import torch
+
+    from edgebatch.batch import task, validate as v
+
+    node = state.cfg.validation.task
+    spec = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
+    inputs, labels = task.load_labelled(spec)
+    sig = state.signatures[0]
+
+    def first_output(outputs: dict):
+        return outputs["output_0"] if "output_0" in outputs else next(iter(outputs.values()))
+
+    def batch_args(batch) -> tuple:
+        return sig.to_layout((torch.from_numpy(batch),))
+
+    def pytorch(module):
+        def predict(batch):
+            with torch.no_grad():
+                return first_output(v.reference_outputs(module(*batch_args(batch))))
+        return predict
+
+    run = _run_converted(state, sig.name)
+
+    def converted(batch):
+        return first_output(v.converted_outputs(run(*batch_args(batch))))
+
+    def score(predict) -> float:
+        return task.top1(predict, inputs, labels, node.batch_size)
+
+    accuracy = TaskAccuracy(
+        metric=spec["metric"], n_samples=len(labels), pytorch=score(pytorch(sig.reference_module)),
+        pytorch_quantized=score(pytorch(sig.module)) if sig.float_module is not None else None,
+        tflite=score(converted), max_drop=node.max_drop, passed=True,
+    )
+    accuracy.passed = node.max_drop is None or accuracy.drop <= node.max_drop
+    state.result.task = accuracy
+    log.info("[%s] task %s on %d samples: PyTorch %.4f, converted %.4f", state.cfg.artifact_name,
+             accuracy.metric, accuracy.n_samples, accuracy.pytorch, accuracy.tflite)
+    if not accuracy.passed:
+        raise ValidationError(
+            f"{accuracy.metric} accuracy {accuracy.tflite:.4f} is {accuracy.drop:.4f} below "
+            f"PyTorch's {accuracy.pytorch:.4f} (validation.task.max_drop {node.max_drop:g})")
 
 
 def _brief(summary: dict | Validation) -> Errors:
@@ -285,6 +340,8 @@ PIPELINE = (
     Stage("quantize", quantize, lambda cfg: cfg.quant.kind.value != "none"),
     Stage("convert", convert),
     Stage("validate", validate, lambda cfg: cfg.validation.enabled),
+    Stage("task", task_accuracy,
+          lambda cfg: cfg.validation.enabled and cfg.validation.task is not None),
     Stage("benchmark", benchmark, lambda cfg: cfg.benchmark.enabled),
     Stage("register", register),
 )

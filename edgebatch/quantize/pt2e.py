@@ -9,7 +9,7 @@ convert_pt2e. The module is not changed.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import torch
 
@@ -36,11 +36,14 @@ def pt2e_quantize(
     is_dynamic: bool = False,
     calibration_data: Optional[Iterable] = None,
     fold_quantize: bool = False,
+    dynamic_shapes: Any = None,
 ) -> tuple[torch.fx.GraphModule, QuantConfig]:
     """PT2E-quantize `module`; returns (quantized module, the QuantConfig for convert).
 
     calibration_data: batches (args tuples or (args, kwargs) pairs); the sample inputs
     when not given (one batch: fine for dynamic quantization, thin for static).
+    dynamic_shapes: as for torch.export; needed when calibration batches differ in size
+    from the sample, and kept by the quantized module for convert.
     """
     if not isinstance(sample_args, (tuple, list)):
         sample_args = (sample_args,)
@@ -48,7 +51,8 @@ def pt2e_quantize(
         quantizer = PT2EQuantizer().set_global(
             get_symmetric_quantization_config(is_per_channel=is_per_channel, is_dynamic=is_dynamic)
         )
-    exported = torch.export.export(module, tuple(sample_args), sample_kwargs or {}).module()
+    exported = torch.export.export(module, tuple(sample_args), sample_kwargs or {},
+                                   dynamic_shapes=dynamic_shapes).module()
     prepared = prepare_pt2e(exported, quantizer)
     batches = list(calibration_data) if calibration_data is not None else [
         (tuple(sample_args), dict(sample_kwargs or {}))

@@ -58,6 +58,15 @@ class BuiltSignature:
     calibration_inputs: list[Inputs] = field(default_factory=list, repr=False)
     channels_last: tuple[int, ...] = ()  # positional inputs moved to channels-last
     float_module: Any = None  # the float module when `module` was quantized in PyTorch
+    dynamic_shapes: Any = None  # torch.export's dynamic_shapes for the positional inputs
+    # torch.export specializes a dim whose sample size is 1, so a dynamic dim that the sample
+    # holds at size 1 is exported from this draw instead, with that dim at size 2.
+    export_args: tuple | None = None
+
+    @property
+    def export_sample(self) -> tuple:
+        """The positional inputs torch.export traces."""
+        return self.export_args if self.export_args is not None else self.args
 
     @property
     def reference_module(self):
@@ -67,15 +76,30 @@ class BuiltSignature:
     def set_channels_last(self, indices: tuple[int, ...]) -> None:
         """Move every input set's positional inputs `indices` to channels-last."""
         self.channels_last = tuple(indices)
-        self.args = self._to_layout(self.args)
-        self.validation_inputs = [(self._to_layout(a), k) for a, k in self.validation_inputs]
-        self.calibration_inputs = [(self._to_layout(a), k) for a, k in self.calibration_inputs]
+        if self.dynamic_shapes is not None:
+            self.dynamic_shapes = tuple(
+                _channels_last_dims(dims, len(self.args[i].shape))
+                if i in self.channels_last and dims else dims
+                for i, dims in enumerate(self.dynamic_shapes)
+            )
+        self.args = self.to_layout(self.args)
+        if self.export_args is not None:
+            self.export_args = self.to_layout(self.export_args)
+        self.validation_inputs = [(self.to_layout(a), k) for a, k in self.validation_inputs]
+        self.calibration_inputs = [(self.to_layout(a), k) for a, k in self.calibration_inputs]
 
-    def _to_layout(self, args: tuple) -> tuple:
+    def to_layout(self, args: tuple) -> tuple:
+        """Positional inputs in this signature's layout (channels-last where it was moved)."""
         return tuple(
             a.movedim(1, -1).contiguous() if i in self.channels_last else a
             for i, a in enumerate(args)
         )
+
+
+def _channels_last_dims(dims: dict, rank: int) -> dict:
+    """Dynamic dims of an input whose dim 1 moved last (NCHW -> NHWC)."""
+    moved = {0: 0, 1: rank - 1} | {d: d - 1 for d in range(2, rank)}
+    return {moved[d]: dim for d, dim in dims.items()}
 
 
 # --- planning (no torch) -------------------------------------------------------------
@@ -136,13 +160,68 @@ def _import_target(target: str, path: str) -> Any:
 
 
 def _check_inputs(inputs: dict, path: str) -> None:
+    for key in ("validation_data", "calibration_data"):
+        if inputs.get(key) is not None:
+            _check_target(inputs[key], f"{path}.{key}")
     file = inputs.get("file")
     if file is not None:
         if not Path(file).is_file():
             raise RecipeError(f"{path}.file: no such inputs file {file} (.npz or .pt expected)")
+        if inputs.get("dims"):
+            raise RecipeError(f"{path}.dims: dynamic dims need inputs described by {path}.args, "
+                              "not stored in a file")
         return
     if not inputs.get("args") and not inputs.get("kwargs"):
         raise RecipeError(f"{path}: no sample inputs; give {path}.args (or kwargs, or file)")
+    _check_dynamic(inputs, path)
+
+
+def _dim_index(key: Any, where: str) -> int:
+    try:
+        return int(key)
+    except ValueError:
+        raise RecipeError(f"{where}: a dynamic dim is keyed by its index, e.g. {{0: batch}}") from None
+
+
+def dynamic_dims(spec: dict) -> dict[int, str]:
+    """An input spec's dynamic dims, index (>= 0) -> dim name."""
+    rank = len(spec["shape"])
+    return {int(key) % rank: name for key, name in (spec.get("dynamic") or {}).items()}
+
+
+def _check_target(node: Any, path: str) -> None:
+    if not isinstance(node, dict) or not isinstance(node.get("_target_"), str):
+        raise RecipeError(f"{path}: expected a mapping with `_target_` (an importable callable), "
+                          f"got {node!r}")
+    _import_target(node["_target_"], f"{path}._target_")
+
+
+def _check_dynamic(inputs: dict, path: str) -> None:
+    """Every dynamic dim names an `inputs.dims` entry whose range holds the sample's size."""
+    dims = inputs.get("dims") or {}
+    for name, spec in (inputs.get("kwargs") or {}).items():
+        if spec.get("dynamic"):
+            raise RecipeError(f"{path}.kwargs.{name}.dynamic: only positional inputs "
+                              f"({path}.args) can have dynamic dims")
+    for i, spec in enumerate(inputs.get("args") or []):
+        shape = spec["shape"]
+        for key, name in (spec.get("dynamic") or {}).items():
+            where = f"{path}.args.{i}.dynamic.{key}"
+            dim = _dim_index(key, where)
+            if not -len(shape) <= dim < len(shape):
+                raise RecipeError(f"{where}: input {i} has {len(shape)} dims ({shape})")
+            if name not in dims:
+                raise RecipeError(f"{where}: no dim {name!r} in {path}.dims "
+                                  f"(has {sorted(dims) or 'none'})")
+            low, high = dims[name]["min"], dims[name]["max"]
+            if high is not None and high < 2:
+                raise RecipeError(f"{path}.dims.{name}: max {high} leaves nothing dynamic "
+                                  "(torch.export needs dynamic dims of size >= 2 to be possible)")
+            for size, what in [(shape[dim], "the sample's size"),
+                               *[(v, "validate size") for v in dims[name]["validate"]]]:
+                if size < low or (high is not None and size > high):
+                    raise RecipeError(f"{path}.dims.{name}: {what} {size} is outside "
+                                      f"[{low}, {high if high is not None else 'inf'}]")
 
 
 def _check_layout(cfg: DictConfig, plans: list[SignaturePlan]) -> None:
@@ -178,12 +257,82 @@ def build(plans: list[SignaturePlan], draws: InputDraws = InputDraws()) -> list[
         validation_seeds = draws.validation_seeds
         if p.inputs.get("file") is not None:
             validation_seeds = validation_seeds[:1]
+        validation_inputs = [draw(seed) for seed in validation_seeds]
+        if validation_seeds:
+            validation_inputs += _draw_resized(p.inputs, max(validation_seeds) + 1, p.inputs_path)
+            validation_inputs += _input_sets(p.inputs, "validation_data", p.inputs_path)
+        calibration_inputs = [draw(seed) for seed in draws.calibration_seeds]
+        if calibration_inputs and p.inputs.get("calibration_data") is not None:
+            calibration_inputs = _input_sets(p.inputs, "calibration_data", p.inputs_path)
         built.append(BuiltSignature(
             p.name, module, *draw(p.inputs["seed"]),
-            validation_inputs=[draw(seed) for seed in validation_seeds],
-            calibration_inputs=[draw(seed) for seed in draws.calibration_seeds],
+            validation_inputs=validation_inputs,
+            calibration_inputs=calibration_inputs,
+            dynamic_shapes=export_dynamic_shapes(p.inputs),
+            export_args=_export_sample(p.inputs, p.inputs_path),
         ))
     return built
+
+
+def _export_sample(inputs: dict, path: str) -> tuple | None:
+    """The sample with its size-1 dynamic dims at 2 (same seed); None if it has none."""
+    args = []
+    for spec in inputs.get("args") or []:
+        shape = list(spec["shape"])
+        for index in dynamic_dims(spec):
+            shape[index] = max(shape[index], 2)
+        args.append({**spec, "shape": shape})
+    if all(a["shape"] == list(s["shape"]) for a, s in zip(args, inputs.get("args") or [])):
+        return None
+    return _draw_inputs({**inputs, "args": args}, inputs["seed"], path)[0]
+
+
+def export_dynamic_shapes(inputs: dict) -> tuple | None:
+    """torch.export's dynamic_shapes for the positional inputs; None when all are static."""
+    import torch
+
+    specs = inputs.get("args") or []
+    if not any(spec.get("dynamic") for spec in specs):
+        return None
+    dims = {name: torch.export.Dim(name, min=d["min"], max=d["max"])
+            for name, d in (inputs.get("dims") or {}).items()}
+    shapes = tuple(
+        {dim: dims[name] for dim, name in dynamic_dims(spec).items()} or None
+        for spec in specs
+    )
+    return (*shapes, *([None] * len(inputs.get("kwargs") or {})))
+
+
+def _draw_resized(inputs: dict, first_seed: int, path: str) -> list[Inputs]:
+    """One seeded draw per `dims.NAME.validate` size, every input with that dim resized."""
+    draws = []
+    seed = first_seed
+    for name, dim in (inputs.get("dims") or {}).items():
+        for size in dim["validate"]:
+            args = []
+            for spec in inputs.get("args") or []:
+                shape = list(spec["shape"])
+                for index, dim_name in dynamic_dims(spec).items():
+                    if dim_name == name:
+                        shape[index] = size
+                args.append({**spec, "shape": shape})
+            draws.append(_draw_inputs({**inputs, "args": args}, seed, path))
+            seed += 1
+    return draws
+
+
+def _input_sets(inputs: dict, key: str, path: str) -> list[Inputs]:
+    """The input sets `inputs[key]`'s callable returns, each a tuple of positional tensors."""
+    if inputs.get(key) is None:
+        return []
+    from hydra.utils import instantiate
+
+    sets = instantiate(inputs[key], _convert_="all")
+    try:
+        return [(tuple(s), {}) for s in sets]
+    except TypeError as error:
+        raise RecipeError(f"{path}.{key}: expected a list of input tuples, "
+                          f"got {type(sets).__name__}") from error
 
 
 def instantiate_model(model: dict, path: str):

@@ -62,6 +62,19 @@ class InputSpec:
     distribution: Distribution = Distribution.normal
     low: Optional[float] = None  # uniform / randint lower bound
     high: Optional[float] = None  # uniform / randint upper bound (exclusive)
+    # Dims whose size may change at run time: dim index -> the name of an `inputs.dims`
+    # entry. Inputs naming the same dim share its size (e.g. input_ids and attention_mask).
+    # (Keys are typed Any: the job's config reaches worker processes as JSON, with str keys.)
+    dynamic: Dict[Any, str] = field(default_factory=dict)
+
+
+@dataclass
+class DimConfig:
+    """A dynamic dim: its range in the converted model and the sizes validation tries."""
+
+    min: int = 1
+    max: Optional[int] = None  # None: torch.export's own upper bound
+    validate: List[int] = field(default_factory=list)  # sizes validated besides the sample's
 
 
 @dataclass
@@ -72,6 +85,11 @@ class InputsConfig:
     kwargs: Dict[str, InputSpec] = field(default_factory=dict)
     file: Optional[str] = None  # positional inputs stored in a file; replaces `args`
     seed: int = 1234  # seed of the sample input used for export (and of N=0 validation input)
+    dims: Dict[str, DimConfig] = field(default_factory=dict)  # named by `args[i].dynamic`
+    # Real data besides (validation) or instead of (calibration) the seeded draws: `_target_`
+    # of a callable returning a list of input sets, each a tuple of positional tensors.
+    validation_data: Any = None
+    calibration_data: Any = None
 
 
 @dataclass
@@ -163,6 +181,28 @@ class ConvertConfig:
     converter_flags: Dict[str, Any] = field(default_factory=dict)
 
 
+class TaskMetric(Enum):
+    top1 = "top1"  # share of samples whose largest output is the label
+
+
+@dataclass
+class TaskConfig:
+    """Task accuracy on labelled data: PyTorch's and the converted model's, side by side.
+
+    The data is a `.npz` (`file`) with arrays `inputs` and `labels`, or a `dataset`
+    (`_target_` of a callable returning the two tensors). The first signature's first
+    output is scored, `batch_size` samples per call.
+    """
+
+    metric: TaskMetric = TaskMetric.top1
+    file: Optional[str] = None
+    dataset: Any = None
+    batch_size: int = 1
+    # Fail validation when the converted model's accuracy is lower than PyTorch's float
+    # model's by more than this (absolute, e.g. 0.01 = one point); None: report only.
+    max_drop: Optional[float] = None
+
+
 @dataclass
 class ValidationConfig(ToleranceConfig):
     enabled: bool = True
@@ -171,6 +211,7 @@ class ValidationConfig(ToleranceConfig):
     # A reference output whose std is below this is degenerate (constant or ~0):
     # any converter would "match" it, so the recipe fails instead of passing.
     degenerate_std: float = 1e-6
+    task: Optional[TaskConfig] = None
 
 
 @dataclass
@@ -241,6 +282,7 @@ class SuiteConfig:
     init_missing_baseline: bool = True
     fail_on: FailOn = FailOn.any_failure
     thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
+    coverage: bool = False  # write coverage.md/.json: the zoo table per task and family
 
 
 @dataclass
@@ -257,6 +299,8 @@ class PathsConfig:
 class EdgeBatchConfig:
     # Base name of the job; the registry name adds the non-default layout and quant.
     name: str = "${model.name}"
+    # Free-form labels reports group by, e.g. {task: classification, family: resnet}.
+    labels: Dict[str, str] = field(default_factory=dict)
     artifact_name: str = "${eb.artifact_name:${name},${layout.name},${quant.name}}"
     paths: PathsConfig = field(default_factory=PathsConfig)
     model: ModelConfig = MISSING

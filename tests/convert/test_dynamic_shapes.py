@@ -46,3 +46,35 @@ def test_dynamic_batch_and_sequence_length():
         x = torch.randn(*shape)
         for actual, expected in zip(model(x), module(x)):
             np.testing.assert_allclose(actual, expected.detach().numpy(), atol=1e-5, rtol=1e-5)
+
+
+
+class BertEncoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        from transformers import BertConfig, BertModel
+
+        config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=1,
+                            num_attention_heads=4, intermediate_size=64,
+                            max_position_embeddings=64)
+        self.bert = BertModel(config)
+
+    def forward(self, input_ids, attention_mask):
+        return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+def test_bert_with_dynamic_batch_and_sequence_length():
+    # BERT slices a buffer to the sequence length, expands it to the batch and indexes
+    # along the dynamic dims: each must lower with symbolic sizes.
+    pytest.importorskip("transformers", reason="the `hf` extra is not installed")
+    torch.manual_seed(0)
+    module = BertEncoder().eval()
+    dims = {0: torch.export.Dim("batch", max=16), 1: torch.export.Dim("seq", min=2, max=64)}
+    ids = torch.randint(1, 100, (2, 5), dtype=torch.int32)
+    model = edgebatch.convert(module, (ids, torch.ones_like(ids)), dynamic_shapes=(dims, dims))
+    for batch, seq in [(1, 3), (4, 9), (3, 64)]:
+        ids = torch.randint(1, 100, (batch, seq), dtype=torch.int32)
+        mask = torch.ones_like(ids)
+        mask[0, seq // 2:] = 0  # padding
+        np.testing.assert_allclose(model(ids, mask), module(ids, mask).detach().numpy(),
+                                   atol=1e-5, rtol=1e-5)

@@ -17,6 +17,21 @@ def test_lists_the_offline_models():
         build_torchaudio("tacotron")
 
 
+def test_models_with_lengths_take_them_as_a_second_input():
+    features, lengths = sample_inputs("conformer", batch=2)
+    assert features.shape == (2, 200, 80) and lengths.tolist() == [200, 200]
+    out = run(build_torchaudio("conformer", meaningful=False), "conformer")
+    assert out.shape == (1, 200, 80)
+
+
+@pytest.mark.parametrize(("name", "shape"), [("spectrogram", (1, 201, 81)),
+                                             ("mel_spectrogram", (1, 64, 81)),
+                                             ("mfcc", (1, 40, 81))])
+def test_audio_front_ends(name, shape):
+    out = run(build_torchaudio(name), name)
+    assert out.shape == shape and torch.isfinite(out).all()
+
+
 def test_wav2letter_builds_and_keeps_its_scale():
     model = build_torchaudio("wav2letter")
     out, other = run(model, "wav2letter"), run(model, "wav2letter", seed=4321)

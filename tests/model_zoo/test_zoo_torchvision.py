@@ -24,15 +24,30 @@ def test_the_download_guard_works():
         tvm.get_model("squeezenet1_1", weights="DEFAULT")
 
 
-def test_lists_classification_segmentation_and_video_only():
+def test_lists_every_task_but_quantized_models():
     names = list_models()
-    assert {"resnet18", "vit_b_16", "deeplabv3_mobilenet_v3_large", "r3d_18"} <= set(names)
-    assert not any(n.startswith(("fasterrcnn", "quantized_", "raft")) for n in names)
-    assert [task_of(n) for n in ("resnet18", "fcn_resnet50", "mc3_18")] == [
-        "classification",
-        "segmentation",
-        "video",
-    ]
+    assert {"resnet18", "vit_b_16", "deeplabv3_mobilenet_v3_large", "r3d_18",
+            "ssdlite320_mobilenet_v3_large", "raft_small"} <= set(names)
+    assert not any(n.startswith("quantized_") for n in names)
+    assert [task_of(n) for n in ("resnet18", "fcn_resnet50", "mc3_18", "fcos_resnet50_fpn",
+                                 "raft_small")] == [
+        "classification", "segmentation", "video", "detection", "optical_flow"]
+
+
+def test_detectors_take_a_batch_tensor_and_return_boxes_scores_labels():
+    model = build_torchvision("ssdlite320_mobilenet_v3_large", meaningful=False)
+    boxes, scores, labels = run(model, "ssdlite320_mobilenet_v3_large")
+    assert boxes.shape[1:] == (4,) and scores.shape == labels.shape == boxes.shape[:1]
+    raw = build_torchvision("ssdlite320_mobilenet_v3_large", meaningful=False, raw=True)
+    assert isinstance(run(raw, "ssdlite320_mobilenet_v3_large")[0], dict)  # takes a list too
+
+
+def test_raft_takes_two_frames_and_returns_the_final_flow():
+    image1, image2 = sample_inputs("raft_small")
+    assert image1.shape == (1, 3, 128, 128) and not torch.equal(image1, image2)
+    model = build_torchvision("raft_small", num_flow_updates=2)
+    flow = run(model, "raft_small")
+    assert flow.shape == (1, 2, 128, 128) and flow.std() > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -52,7 +67,7 @@ def test_default_input_shape(name, shape):
 
 
 def test_unknown_and_unsupported_names():
-    for name in ("resnet19", "fasterrcnn_resnet50_fpn"):
+    for name in ("resnet19", "quantized_resnet18"):
         with pytest.raises(UnknownModelError, match=name):
             build_torchvision(name)
 

@@ -141,3 +141,13 @@ def test_bad_field_inside_a_recipe_file_names_file_and_key(tmp_path):
     line = config_error_line(info.value)
     assert line.startswith("validation.rtool: Key 'rtool' not in 'ValidationConfig'")
     assert line.endswith("(in recipe/typo.yaml)") and "\n" not in line
+
+
+def test_the_zoo_suite_runs_every_zoo_recipe_and_each_is_labelled():
+    suite = OmegaConf.load(RECIPES / "suite" / "zoo.yaml")
+    listed = [name.strip() for name in suite.hydra.sweeper.params["+recipe"].split(",")]
+    files = sorted(f"zoo/{p.stem}" for p in (RECIPES / "recipe" / "zoo").glob("*.yaml"))
+    assert sorted(listed) == files
+    for name in files:
+        labels = compose_config([f"+recipe={name}"]).labels
+        assert set(labels) == {"task", "family"}, name

@@ -105,7 +105,7 @@ def _advanced(x, indices):
         dims = list(range(len(dims)))
     flat, stride = None, 1
     for dim, index in reversed(list(zip(dims, index_tensors))):
-        size = x.shape[dim]
+        size = x.shape[dim] if x.shape[dim] is not None else tf.shape(x)[dim]
         position = tf.math.floormod(index, size) * stride  # negative indices count from the end
         flat = position if flat is None else position + flat
         stride *= size

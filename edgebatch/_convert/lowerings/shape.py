@@ -108,7 +108,9 @@ def aten_expand(ctx, self, size, *, implicit=False):
             shape.append(requested)
         else:  # -1 on a symbolic dim: keep self's
             shape.append(tf.shape(self)[i - new_dims])
-    return self if shape == self.shape.as_list() else tf.broadcast_to(self, shape)
+    if all(isinstance(dim, int) for dim in shape) and shape == self.shape.as_list():
+        return self
+    return tf.broadcast_to(self, shape)
 
 
 # unsqueeze(Tensor(a) self, int dim) -> Tensor(a)
