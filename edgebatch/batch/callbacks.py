@@ -1,6 +1,6 @@
 """The Hydra callback that closes a multirun: sweep report, suite regression, exit status.
 
-Registered in recipes/edgebatch.yaml under `hydra.callbacks`. Jobs may have run in
+Registered in edgebatch/recipes/edgebatch.yaml under `hydra.callbacks`. Jobs may have run in
 this process (basic launcher) or elsewhere (joblib workers, submitit, Ray): the
 callback reads what each job wrote, `<sweep dir>/<job>/result.json`, so it works the
 same with every launcher.

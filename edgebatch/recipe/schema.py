@@ -1,6 +1,6 @@
 """The recipe schema: dataclasses registered in Hydra's ConfigStore.
 
-`recipes/edgebatch.yaml` starts its defaults list with `edgebatch_schema`, so every
+`edgebatch/edgebatch/recipes/edgebatch.yaml` starts its defaults list with `edgebatch_schema`, so every
 value the YAML files and the command line set is checked against these types while
 Hydra composes the config: an unknown key or a value of the wrong type fails before
 any work, naming the full key (e.g. `validation.rtl`).

@@ -187,7 +187,7 @@ def test_every_recipe_runs_in_smoke_mode(tmp_path):
                      "registry.enabled=false", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                      root=tmp_path, timeout=3600)
     jobs = {r["recipe"]: r for r in results(tmp_path / "multirun")}
-    recipes = {p.stem for p in (REPO / "recipes" / "recipe").glob("*.yaml")}
+    recipes = {p.stem for p in (REPO / "edgebatch" / "recipes" / "recipe").glob("*.yaml")}
     assert set(jobs) == recipes
     failed = {name: f"{r['stage']}: {r['error']['class']}: {r['error']['message'][:200]}"
               for name, r in jobs.items() if r["status"] != "ok"}
