@@ -131,7 +131,6 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _op_details(flatbuffer: bytes) -> dict[str, Any]:
-    import edgebatch  # noqa: F401  (torch before tensorflow)
     from edgebatch.flatbuffer_summary import summarize
     from edgebatch.model import TfLiteModel
 
