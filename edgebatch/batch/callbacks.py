@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from textwrap import shorten
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -19,6 +20,7 @@ from omegaconf import DictConfig
 
 from edgebatch.batch import outcome
 from edgebatch.batch.result import RESULT_FILE, JobResult
+from edgebatch.units import megabytes
 
 log = logging.getLogger("edgebatch.batch")
 
@@ -139,11 +141,11 @@ def summary_line(result: JobResult) -> str:
         error = result.error
         message = error.message.strip().splitlines() if error else []
         return (f"{name}: FAILED at {result.stage}: {error.error_class if error else None}: "
-                f"{message[0][:140] if message else ''} "
+                f"{shorten(message[0], 160, placeholder=' …') if message else ''} "
                 f"[signature {error.signature if error else None}]")
     parts = [f"{name}: ok"]
     if result.model is not None:
-        parts.append(f"{result.model.size_bytes / 1e6:.2f} MB, {result.model.num_ops} ops, "
+        parts.append(f"{megabytes(result.model.size_bytes)}, {result.model.num_ops} ops, "
                      f"{result.model.transposes} transposes")
     if result.validation is not None:
         parts.append(f"rel error {result.validation.rel_error:.2g}, "
