@@ -4,6 +4,7 @@
     edgebatch +recipe=resnet18_nhwc_drq quant=fp16    command-line overrides win
     edgebatch -m +recipe=resnet18 quant=none,fp16,drq,int8
     edgebatch +suite=nightly [promote=true]
+    edgebatch -v ...                                  also TensorFlow's/LiteRT's own log lines
 
 Exit status: 0 all jobs ok; 1 a job failed (a suite with fail_on=regression: a
 regression); 2 the config is invalid (one line on stderr names the bad key; in a sweep,
@@ -50,9 +51,14 @@ def _task(cfg: DictConfig) -> dict:
     return {"name": result.name, "status": result.status, "stage": result.stage}
 
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
 def main() -> int:
     """Console entry point; returns the exit status."""
     outcome.reset()
+    if any(flag in sys.argv[1:] for flag in VERBOSE_FLAGS):  # Hydra has no such flag
+        sys.argv = [arg for arg in sys.argv if arg not in VERBOSE_FLAGS] + ["runner.verbose=true"]
     app = hydra.main(
         config_path=str(recipes_dir()), config_name=PRIMARY_CONFIG, version_base="1.3"
     )(_task)

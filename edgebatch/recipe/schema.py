@@ -192,6 +192,9 @@ class RunnerConfig:
     isolation: Isolation = Isolation.process
     timeout_s: Optional[float] = 3600.0  # wall clock of the whole job, imports included
     memory_mb: Optional[float] = None  # resident memory of the job's processes
+    # The terminal shows a job's own progress lines; TensorFlow/absl/LiteRT native logs and
+    # library warnings go to its job.log only. True (or `edgebatch -v`) shows everything.
+    verbose: bool = False
 
 
 @dataclass

@@ -57,6 +57,19 @@ def extra_recipes(tmp_path: Path) -> str:
     return f"hydra.searchpath=[file://{tmp_path / 'extra'}]"
 
 
+# What TensorFlow, absl, LiteRT and the TF converter print on their own in an int8 job.
+NOISE = ("absl::InitializeLog", "port.cc", "XNNPACK delegate", "tf.lite.Interpreter is deprecated",
+         "experimental_preserve_all_tensors", "fully_quantize: 0", "UserWarning")
+
+
+def assert_quiet(proc: subprocess.CompletedProcess, job_log: Path) -> None:
+    """The terminal shows none of the libraries' noise; the job's log keeps it."""
+    for line in NOISE:
+        assert line not in proc.stderr and line not in proc.stdout, line
+    logged = job_log.read_text()
+    assert "fully_quantize: 0" in logged and "absl::InitializeLog" in logged
+
+
 def test_one_recipe_with_command_line_overrides(tmp_path):
     proc = edgebatch("+recipe=tiny_cnn", "validation.n_inputs=2", "benchmark.runs=4",
                      "benchmark.threads=[1]", root=tmp_path)
@@ -119,6 +132,7 @@ def test_smoke_suite_twice_gives_the_same_bytes_and_one_version_each(tmp_path):
     assert (tmp_path / "first" / "summary.html").is_file()
     assert (tmp_path / "first" / "summary_pareto.png").is_file()
     assert "3 jobs: 3 ok, 0 failed" in first.stdout
+    assert_quiet(first, job_log=next((tmp_path / "first").glob("*tiny_cnn_nhwc_int8/job.log")))
     quantized = next(r for r in jobs if r["recipe"] == "tiny_cnn_nhwc_int8")
     assert quantized["model"]["transposes"] == 0 and quantized["model"]["int8_weights"] > 0
 
@@ -203,3 +217,9 @@ def test_readme_sweep_gives_four_versions_and_a_plot(tmp_path):
     names = {a.name for a in Registry(tmp_path / "registry").list()}
     assert names == {"resnet18", "resnet18_fp16", "resnet18_drq", "resnet18_int8"}
     assert (sweep_dir(tmp_path) / "summary_pareto.png").is_file()
+
+
+def test_verbose_flag_sets_runner_verbose(tmp_path):
+    proc = edgebatch("-v", "+recipe=tiny_cnn", "--cfg", "job", root=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "  verbose: true" in proc.stdout
