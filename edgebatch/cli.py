@@ -58,7 +58,8 @@ def main() -> int:
     """Console entry point; returns the exit status."""
     outcome.reset()
     if any(flag in sys.argv[1:] for flag in VERBOSE_FLAGS):  # Hydra has no such flag
-        sys.argv = [arg for arg in sys.argv if arg not in VERBOSE_FLAGS] + ["runner.verbose=true"]
+        rest = [arg for arg in sys.argv[1:] if arg not in VERBOSE_FLAGS]
+        sys.argv = [sys.argv[0], "runner.verbose=true", *rest]
     app = hydra.main(
         config_path=str(recipes_dir()), config_name=PRIMARY_CONFIG, version_base="1.3"
     )(_task)
