@@ -220,6 +220,6 @@ def test_readme_sweep_gives_four_versions_and_a_plot(tmp_path):
 
 
 def test_verbose_flag_sets_runner_verbose(tmp_path):
-    proc = edgebatch("-v", "+recipe=tiny_cnn", "--cfg", "job", root=tmp_path)
+    proc = edgebatch("-v", "--cfg", "job", "+recipe=tiny_cnn", root=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "  verbose: true" in proc.stdout
