@@ -58,8 +58,7 @@ def main() -> int:
     """Console entry point; returns the exit status."""
     outcome.reset()
     if any(flag in sys.argv[1:] for flag in VERBOSE_FLAGS):  # Hydra has no such flag
-        rest = [arg for arg in sys.argv[1:] if arg not in VERBOSE_FLAGS]
-        sys.argv = [sys.argv[0], "runner.verbose=true", *rest]
+        sys.argv = _with_override(sys.argv, VERBOSE_FLAGS, "runner.verbose=true")
     app = hydra.main(
         config_path=str(recipes_dir()), config_name=PRIMARY_CONFIG, version_base="1.3"
     )(_task)
@@ -76,6 +75,14 @@ def main() -> int:
         if not user_wants_traceback:
             os.environ.pop("HYDRA_FULL_ERROR", None)
     return outcome.exit_code()
+
+
+def _with_override(argv: list[str], flags: tuple[str, ...], override: str) -> list[str]:
+    """argv without `flags`, plus `override` next to the other overrides (Hydra's parser
+    wants them in one run)."""
+    rest = [arg for arg in argv[1:] if arg not in flags]
+    at = next((i for i, arg in enumerate(rest) if "=" in arg and not arg.startswith("-")), len(rest))
+    return [argv[0], *rest[:at], override, *rest[at:]]
 
 
 def config_error_line(error: BaseException) -> str:
