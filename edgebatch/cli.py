@@ -5,6 +5,7 @@
     edgebatch -m +recipe=resnet18 quant=none,fp16,drq,int8
     edgebatch +suite=nightly [promote=true]
     edgebatch -v ...                                  also TensorFlow's/LiteRT's own log lines
+    edgebatch --dry-run -m ... | +suite=nightly       list the jobs, run none
 
 Exit status: 0 all jobs ok; 1 a job failed (a suite with fail_on=regression: a
 regression); 2 the config is invalid (one line on stderr names the bad key; in a sweep,
@@ -33,10 +34,17 @@ from edgebatch.recipe import PRIMARY_CONFIG, recipes_dir
 def _task(cfg: DictConfig) -> dict:
     """One Hydra job. Runs wherever the launcher puts it (this process, a joblib worker,
     a submitit job), so it returns only a small summary."""
+    hydra_cfg = HydraConfig.get()
+    if cfg.dry_run:  # one job (a sweep's plan is printed before launching, by BatchSummary)
+        from edgebatch.batch.plan import format_plan, planned
+
+        job = planned(0, cfg, list(hydra_cfg.overrides.task))
+        print(format_plan([job]), flush=True)
+        return {"name": job.name, "status": "planned", "stage": None}
+
     from edgebatch.batch import runner
     from edgebatch.batch.callbacks import summary_line
 
-    hydra_cfg = HydraConfig.get()
     result = runner.run(cfg, hydra_cfg.runtime.output_dir, recipe=hydra_cfg.runtime.choices.get("recipe"))
     status = outcome.job_status(result)
     if hydra_cfg.mode == RunMode.RUN and status == outcome.EXIT_CONFIG_ERROR:
@@ -52,6 +60,7 @@ def _task(cfg: DictConfig) -> dict:
 
 
 VERBOSE_FLAGS = ("-v", "--verbose")
+DRY_RUN_FLAGS = ("--dry-run",)
 
 
 def main() -> int:
@@ -59,6 +68,8 @@ def main() -> int:
     outcome.reset()
     if any(flag in sys.argv[1:] for flag in VERBOSE_FLAGS):  # Hydra has no such flag
         sys.argv = _with_override(sys.argv, VERBOSE_FLAGS, "runner.verbose=true")
+    if any(flag in sys.argv[1:] for flag in DRY_RUN_FLAGS):
+        sys.argv = _with_override(sys.argv, DRY_RUN_FLAGS, "dry_run=true")
     app = hydra.main(
         config_path=str(recipes_dir()), config_name=PRIMARY_CONFIG, version_base="1.3"
     )(_task)

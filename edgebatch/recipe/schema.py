@@ -275,6 +275,7 @@ class EdgeBatchConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     suite: Optional[SuiteConfig] = None
     promote: bool = False  # suites: move the baseline alias to this run's artifacts
+    dry_run: bool = False  # list the jobs (resolved name, quant, layout) and run none (--dry-run)
     # Skip jobs whose job directory already holds a finished result with the same job key
     # (resolved recipe, input/weight file contents, tool versions): re-run a sweep into its
     # own directory (hydra.sweep.dir=...) to finish what an interrupted run left.

@@ -132,6 +132,13 @@ def test_smoke_suite_twice_gives_the_same_bytes_and_one_version_each(tmp_path):
     assert (tmp_path / "first" / "summary.html").is_file()
     assert (tmp_path / "first" / "summary_pareto.png").is_file()
     assert "3 jobs: 3 ok, 0 failed" in first.stdout
+    assert "suite 'smoke' of 3 jobs" in first.stderr and "job #1/3:" in first.stderr
+    assert "sweep: 3/3 done, 0 failed" in first.stderr  # not a terminal: plain progress lines
+    summary = json.loads((tmp_path / "first" / "summary.json").read_text())
+    assert (summary["jobs"], summary["ok"], summary["failed"]) == (3, 3, 0)
+    for job in summary["results"]:
+        assert (tmp_path / "first" / job["report"]["html"]).is_file()
+        assert job["artifact"] == f"{job['name']}@1" and job["size_bytes"] > 0
     assert_quiet(first, job_log=next((tmp_path / "first").glob("*tiny_cnn_nhwc_int8/job.log")))
     quantized = next(r for r in jobs if r["recipe"] == "tiny_cnn_nhwc_int8")
     assert quantized["model"]["transposes"] == 0 and quantized["model"]["int8_weights"] > 0

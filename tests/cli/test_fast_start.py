@@ -31,5 +31,22 @@ def test_the_help_and_a_plan_load_no_torch_or_tensorflow():
     assert modules_loaded_by(code) == []
 
 
+def test_dry_run_lists_a_suites_jobs_without_torch(tmp_path):
+    code = ("import sys\nfrom edgebatch.cli import main\n"
+            f"sys.argv = ['edgebatch', '--dry-run', '+suite=smoke', 'paths.root={tmp_path}']\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code in (0, None)")
+    assert modules_loaded_by(code) == []
+    result = subprocess.run([sys.executable, "-m", "edgebatch.cli", "--dry-run", "+suite=smoke",
+                             "quant=none,fp16", f"paths.root={tmp_path}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split()[:4] for line in result.stdout.splitlines()]
+    assert rows[0] == ["#", "JOB", "QUANT", "LAYOUT"]
+    assert ["1", "tiny_cnn_fp16", "fp16", "nchw"] in rows
+    assert ["5", "tiny_cnn_nhwc_fp16", "fp16", "nhwc"] in rows  # the recipe set nhwc, the sweep fp16
+    assert rows[-1] == ["6", "job(s);", "nothing", "was"]
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())  # nothing ran, nothing written
+
+
 def test_a_public_name_still_loads_torch_first():
     assert modules_loaded_by("import edgebatch\nedgebatch.convert") == ["torch", "tensorflow"]
