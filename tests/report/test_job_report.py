@@ -62,7 +62,7 @@ def test_error_message_html_is_escaped(tmp_path):
     html, md = paths["html"].read_text(), paths["markdown"].read_text()
 
     assert "<script" not in html and "<img src=x>" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;img src=x&gt;"  # jinja2 escaping in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;img src=x&gt;" in html  # jinja2's escaping
     assert "<script>" in md.split("```")[1]  # literal inside a fenced block, never raw HTML
     assert_self_contained(html)
 
