@@ -20,15 +20,16 @@ _LABEL_PARTS = ((1,), (2,), (1, 2), (0,), (0, 1), (0, 2), (0, 1, 2))
 
 def write_sweep_report(results: list[dict], out_dir: Path) -> dict[str, Path]:
     """Write summary.md, summary.html and the Pareto PNG into `out_dir`; return their paths."""
-    return write_document(sweep_document(results), Path(out_dir), stem="summary")
+    return write_document(sweep_document(results, Path(out_dir)), Path(out_dir), stem="summary")
 
 
-def sweep_document(jobs: list[dict]) -> Document:
+def sweep_document(jobs: list[dict], out_dir: Path) -> Document:
+    """The summary; each job's name links to its report (relative to `out_dir`)."""
     counts = Counter(str(job.get("status") or "unknown") for job in jobs)
     subtitle = f"{len(jobs)} jobs: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     doc = Document(title="Sweep summary", subtitle=subtitle)
     threads = _thread_counts(jobs)
-    doc.add(Heading("Jobs"), _summary_table(jobs, threads))
+    doc.add(Heading("Jobs"), _summary_table(jobs, threads, out_dir))
     doc.add(*_pareto(jobs, threads))
     doc.add(*_failures(jobs))
     return doc
@@ -41,7 +42,7 @@ def _thread_counts(jobs: list[dict]) -> list[str]:
     return sorted(seen, key=lambda t: (int(t), t) if t.isdigit() else (1 << 30, t))
 
 
-def _summary_table(jobs: list[dict], threads: list[str]) -> Table:
+def _summary_table(jobs: list[dict], threads: list[str], out_dir: Path) -> Table:
     columns = ["job", "quant", "layout", "status", "size MB", "rel. error", "cosine",
                *(f"latency {t}t ms" for t in threads), "transposes", "artifact"]
     rows, tones = [], []
@@ -50,7 +51,8 @@ def _summary_table(jobs: list[dict], threads: list[str]) -> Table:
         status = str(job.get("status") or "unknown")
         if status != "ok" and job.get("stage"):
             status += f" ({job['stage']})"
-        rows.append([str(job.get("name") or fmt.DASH), lookup.quant(job) or fmt.DASH,
+        name = lookup.report_link(str(job.get("name") or fmt.DASH), dig(job, "report", "html"), out_dir)
+        rows.append([name, lookup.quant(job) or fmt.DASH,
                      lookup.layout(job) or fmt.DASH, status,
                      fmt.megabytes(model.get("size_bytes")), fmt.value(validation.get("rel_error")),
                      fmt.cosine(validation.get("cosine")),
