@@ -47,19 +47,23 @@ def op_histogram(ops: dict[str, int], limit: int = 30) -> bytes:
     return _png(fig)
 
 
-def pareto_panels(panels: list[tuple[str, list[Point]]], error_label: str) -> bytes:
-    """One scatter per (cost label, points), side by side on a shared error axis.
+def pareto_panels(panels: list[tuple[str, list[Point], bool]], error_label: str, title: str) -> bytes:
+    """One scatter per (cost label, points, log-scaled cost axis), side by side on a shared
+    error axis, under `title` (the model).
 
     Each point is labelled; the Pareto front (lower cost and lower error) is joined by a
     step line and ringed; points that failed validation are drawn as crosses.
     """
     fig = Figure(figsize=(6.2 * len(panels), 4.6))
+    fig.suptitle(title, fontsize=11)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
-    errors = [p.error for _, points in panels for p in points]
+    errors = [p.error for _, points, _ in panels for p in points]
     log = all(e > 0 for e in errors) and max(errors) / min(errors) > 20
-    for ax, (cost_label, points) in zip(axes, panels):
+    for ax, (cost_label, points, log_cost) in zip(axes, panels):
         _scatter(ax, points)
         ax.set_xlabel(cost_label)
+        if log_cost and all(p.cost > 0 for p in points):
+            ax.set_xscale("log")
         if log:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
@@ -83,8 +87,13 @@ def _scatter(ax, points: list[Point]) -> None:
             alpha=0.6, zorder=2)
     ax.scatter([p.cost for p in best], [p.error for p in best], s=160, facecolors="none",
                edgecolors=_FRONT, linewidths=1.5, zorder=4, label="Pareto front")
-    for p in points:
-        ax.annotate(p.label, (p.cost, p.error), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    # Labels alternate above and below their points, in order of cost, so neighbours
+    # do not print over each other.
+    for n, p in enumerate(sorted(points, key=lambda p: (p.cost, p.error))):
+        ax.annotate(p.label, (p.cost, p.error), textcoords="offset points",
+                    xytext=(6, 6 if n % 2 == 0 else -12), fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8,
+                          "linewidth": 0})
     ax.margins(x=0.15, y=0.12)
 
 

@@ -130,7 +130,7 @@ def test_smoke_suite_twice_gives_the_same_bytes_and_one_version_each(tmp_path):
     assert sorted(r["recipe"] for r in jobs) == ["multi_signature", "tiny_cnn", "tiny_cnn_nhwc_int8"]
     assert all(r["status"] == "ok" for r in jobs)
     assert (tmp_path / "first" / "summary.html").is_file()
-    assert (tmp_path / "first" / "summary_pareto.png").is_file()
+    assert list((tmp_path / "first").glob("summary_pareto_*.png"))  # one plot per model
     assert "3 jobs: 3 ok, 0 failed" in first.stdout
     assert "suite 'smoke' of 3 jobs" in first.stderr and "job #1/3:" in first.stderr
     assert "sweep: 3/3 done, 0 failed" in first.stderr  # not a terminal: plain progress lines
@@ -223,7 +223,7 @@ def test_readme_sweep_gives_four_versions_and_a_plot(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     names = {a.name for a in Registry(tmp_path / "registry").list()}
     assert names == {"resnet18", "resnet18_fp16", "resnet18_drq", "resnet18_int8"}
-    assert (sweep_dir(tmp_path) / "summary_pareto.png").is_file()
+    assert (sweep_dir(tmp_path) / "summary_pareto_resnet18.png").is_file()
 
 
 def test_verbose_flag_sets_runner_verbose(tmp_path):
