@@ -146,5 +146,3 @@ def test_import_order_guard(first):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "converted" in result.stdout
-
-
