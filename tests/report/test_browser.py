@@ -78,6 +78,8 @@ def test_reports_open_in_chromium_and_every_link_resolves(tmp_path):
             assert target.scheme in ("", "file") and target.path, (kind, href)
             assert (page.parent / unquote(target.path)).resolve().is_file(), (kind, href)
     assert {"result.json", "config.yaml", "job.log"} <= {Path(h).name for h in links["job"]}
+    job_md = job_report.with_suffix(".md").read_text()  # read from the real .tflite and host
+    assert "| inputs | args_0 | \\[1, 3, 32, 32\\] | float32 |" in job_md and "**Measured on:**" in job_md
     assert any(h.endswith("/report.html") for h in links["sweep"])  # a row links to its job
     linked = {(pages["regression"].parent / h).resolve() for h in links["regression"]}
     assert {baseline_report.resolve(), job_report.resolve()} <= linked
