@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from edgebatch.report.pareto import Point, front
 
@@ -64,6 +64,9 @@ def pareto_panels(panels: list[tuple[str, list[Point], bool]], error_label: str,
         ax.set_xlabel(cost_label)
         if log_cost and all(p.cost > 0 for p in points):
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 20, not 2×10¹
+            ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
+            ax.tick_params(axis="x", which="minor", labelsize=7)
         if log:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
@@ -87,11 +90,12 @@ def _scatter(ax, points: list[Point]) -> None:
             alpha=0.6, zorder=2)
     ax.scatter([p.cost for p in best], [p.error for p in best], s=160, facecolors="none",
                edgecolors=_FRONT, linewidths=1.5, zorder=4, label="Pareto front")
-    # Labels alternate above and below their points, in order of cost, so neighbours
-    # do not print over each other.
+    # Labels alternate, in order of cost, between above-right and below-left of their
+    # points, so that neighbours do not print over each other.
     for n, p in enumerate(sorted(points, key=lambda p: (p.cost, p.error))):
+        right = n % 2 == 0
         ax.annotate(p.label, (p.cost, p.error), textcoords="offset points",
-                    xytext=(6, 6 if n % 2 == 0 else -12), fontsize=8,
+                    xytext=(6, 6) if right else (-6, -12), ha="left" if right else "right", fontsize=8,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8,
                           "linewidth": 0})
     ax.margins(x=0.15, y=0.12)
