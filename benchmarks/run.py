@@ -60,7 +60,6 @@ def _four_d_outputs(module, inputs) -> list[int]:
 
 
 def file_stats(path: Path) -> dict:
-    import edgebatch  # noqa: F401  (torch before tensorflow)
     from edgebatch.flatbuffer_summary import summarize
     from edgebatch.model import TfLiteModel
 

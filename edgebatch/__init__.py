@@ -1,16 +1,20 @@
 """edgebatch: PyTorch → LiteRT/TFLite, with the API of Google's ai_edge_torch.
 
-Importing edgebatch loads torch (and torch._dynamo) at once, so that a tensorflow
-imported later cannot crash triton (see edgebatch/_imports.py). tensorflow itself
-and the converter load lazily, on first use of a public name.
+Importing edgebatch is light, so that the command-line tools start fast: torch,
+tensorflow and the converter load on first use of a public name, torch (with
+torch._dynamo) always first (see edgebatch/_imports.py). A tensorflow imported before
+edgebatch is guarded against at once.
 """
 
 from __future__ import annotations
 
+import sys
+
 from edgebatch._imports import ensure_torch_before_tensorflow
 from edgebatch._lazy import lazy_exports
 
-ensure_torch_before_tensorflow()
+if "tensorflow" in sys.modules:
+    ensure_torch_before_tensorflow()
 
 __version__ = "0.1.0"
 
@@ -32,4 +36,6 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports("edgebatch", globals(), _EXPORTS)
+__getattr__, __dir__ = lazy_exports(
+    "edgebatch", globals(), _EXPORTS, before_import=ensure_torch_before_tensorflow
+)

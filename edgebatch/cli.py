@@ -4,6 +4,8 @@
     edgebatch +recipe=resnet18_nhwc_drq quant=fp16    command-line overrides win
     edgebatch -m +recipe=resnet18 quant=none,fp16,drq,int8
     edgebatch +suite=nightly [promote=true]
+    edgebatch -v ...                                  also TensorFlow's/LiteRT's own log lines
+    edgebatch --dry-run -m ... | +suite=nightly       list the jobs, run none
 
 Exit status: 0 all jobs ok; 1 a job failed (a suite with fail_on=regression: a
 regression); 2 the config is invalid (one line on stderr names the bad key; in a sweep,
@@ -32,10 +34,17 @@ from edgebatch.recipe import PRIMARY_CONFIG, recipes_dir
 def _task(cfg: DictConfig) -> dict:
     """One Hydra job. Runs wherever the launcher puts it (this process, a joblib worker,
     a submitit job), so it returns only a small summary."""
+    hydra_cfg = HydraConfig.get()
+    if cfg.dry_run:  # one job (a sweep's plan is printed before launching, by BatchSummary)
+        from edgebatch.batch.plan import format_plan, planned
+
+        job = planned(0, cfg, list(hydra_cfg.overrides.task))
+        print(format_plan([job]), flush=True)
+        return {"name": job.name, "status": "planned", "stage": None}
+
     from edgebatch.batch import runner
     from edgebatch.batch.callbacks import summary_line
 
-    hydra_cfg = HydraConfig.get()
     result = runner.run(cfg, hydra_cfg.runtime.output_dir, recipe=hydra_cfg.runtime.choices.get("recipe"))
     status = outcome.job_status(result)
     if hydra_cfg.mode == RunMode.RUN and status == outcome.EXIT_CONFIG_ERROR:
@@ -50,9 +59,17 @@ def _task(cfg: DictConfig) -> dict:
     return {"name": result.name, "status": result.status, "stage": result.stage}
 
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+DRY_RUN_FLAGS = ("--dry-run",)
+
+
 def main() -> int:
     """Console entry point; returns the exit status."""
     outcome.reset()
+    if any(flag in sys.argv[1:] for flag in VERBOSE_FLAGS):  # Hydra has no such flag
+        sys.argv = _with_override(sys.argv, VERBOSE_FLAGS, "runner.verbose=true")
+    if any(flag in sys.argv[1:] for flag in DRY_RUN_FLAGS):
+        sys.argv = _with_override(sys.argv, DRY_RUN_FLAGS, "dry_run=true")
     app = hydra.main(
         config_path=str(recipes_dir()), config_name=PRIMARY_CONFIG, version_base="1.3"
     )(_task)
@@ -69,6 +86,14 @@ def main() -> int:
         if not user_wants_traceback:
             os.environ.pop("HYDRA_FULL_ERROR", None)
     return outcome.exit_code()
+
+
+def _with_override(argv: list[str], flags: tuple[str, ...], override: str) -> list[str]:
+    """argv without `flags`, plus `override` next to the other overrides (Hydra's parser
+    wants them in one run)."""
+    rest = [arg for arg in argv[1:] if arg not in flags]
+    at = next((i for i, arg in enumerate(rest) if "=" in arg and not arg.startswith("-")), len(rest))
+    return [argv[0], *rest[:at], override, *rest[at:]]
 
 
 def config_error_line(error: BaseException) -> str:

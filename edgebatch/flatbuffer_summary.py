@@ -1,4 +1,5 @@
-"""Read a .tflite flatbuffer: op histogram, tensor types, weights that are (not) int8.
+"""Read a .tflite flatbuffer: op histogram, tensor types, weights that are (not) int8,
+each signature's input and output tensors.
 
 Counts come from the flatbuffer itself, not from an interpreter, so delegates and
 op fusion at run time do not change them.
@@ -26,6 +27,8 @@ class ModelSummary:
     activation_dtypes: Counter = field(default_factory=Counter)
     ops_on_constants: list[str] = field(default_factory=list)
     signatures: list[str] = field(default_factory=list)
+    # {signature: {"inputs": [{"name", "shape", "dtype"}], "outputs": [...]}}
+    signature_io: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
 
     @property
     def num_ops(self) -> int:
@@ -56,6 +59,7 @@ class ModelSummary:
             "activation_dtypes": dict(self.activation_dtypes),
             "ops_on_constants": list(self.ops_on_constants),
             "signatures": list(self.signatures),
+            "signature_io": self.signature_io,
         }
 
 
@@ -76,15 +80,32 @@ def is_constant(model, tensor) -> bool:
     return buffer.DataLength() > 0 or buffer.Size() > 0
 
 
+def _signature_io(model, signature) -> dict[str, list[dict]]:
+    graph = model.Subgraphs(signature.SubgraphIndex())
+
+    def spec(tensor_map) -> dict:
+        tensor = graph.Tensors(tensor_map.TensorIndex())
+        dynamic = tensor.ShapeSignatureLength() > 0
+        shape = tensor.ShapeSignatureAsNumpy() if dynamic else tensor.ShapeAsNumpy()
+        return {"name": tensor_map.Name().decode(),
+                "shape": [int(d) for d in shape] if tensor.ShapeLength() else [],
+                "dtype": TYPE_NAMES.get(tensor.Type(), str(tensor.Type()))}
+
+    return {"inputs": [spec(signature.Inputs(j)) for j in range(signature.InputsLength())],
+            "outputs": [spec(signature.Outputs(j)) for j in range(signature.OutputsLength())]}
+
+
 def summarize(flatbuffer: bytes) -> ModelSummary:
     if len(flatbuffer) < 8 or flatbuffer[4:8] != b"TFL3":
         raise ModelLoadError("not a TFLite flatbuffer (missing the 'TFL3' identifier)")
     try:
         model = schema.Model.GetRootAsModel(flatbuffer, 0)
         summary = ModelSummary(size_bytes=len(flatbuffer))
-        summary.signatures = [
-            model.SignatureDefs(i).SignatureKey().decode() for i in range(model.SignatureDefsLength())
-        ]
+        for i in range(model.SignatureDefsLength()):
+            signature = model.SignatureDefs(i)
+            key = signature.SignatureKey().decode()
+            summary.signatures.append(key)
+            summary.signature_io[key] = _signature_io(model, signature)
         seen_weights: set[tuple[int, int]] = set()
         for g in range(model.SubgraphsLength()):
             graph = model.Subgraphs(g)

@@ -1,6 +1,6 @@
 """The Hydra callback that closes a multirun: sweep report, suite regression, exit status.
 
-Registered in recipes/edgebatch.yaml under `hydra.callbacks`. Jobs may have run in
+Registered in edgebatch/recipes/edgebatch.yaml under `hydra.callbacks`. Jobs may have run in
 this process (basic launcher) or elsewhere (joblib workers, submitit, Ray): the
 callback reads what each job wrote, `<sweep dir>/<job>/result.json`, so it works the
 same with every launcher.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from textwrap import shorten
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -18,25 +19,45 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from edgebatch.batch import outcome
+from edgebatch.batch.plan import format_plan, plan, sweep_overrides
+from edgebatch.batch.progress import SweepProgress
 from edgebatch.batch.result import RESULT_FILE, JobResult
+from edgebatch.units import megabytes
 
 log = logging.getLogger("edgebatch.batch")
 
 REGRESSION_FILE = "regression.json"
+SUMMARY_FILE = "summary.json"
 
 
 class BatchSummary(Callback):
+    def __init__(self) -> None:
+        self._progress: SweepProgress | None = None
+        self._total = 0
+
+    def __getstate__(self) -> dict[str, Any]:  # joblib sends the callbacks to its workers
+        return {**self.__dict__, "_progress": None}
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         outcome.reset()
+        if config.dry_run:
+            print(format_plan(plan(config)), flush=True)
+            raise SystemExit(0)  # before the launcher starts (or creates) anything
         suite = config.get("suite")
         what = f"suite '{suite.name}'" if suite else "sweep"
-        log.info("%s → %s", what, config.hydra.sweep.dir)
+        self._total = len(sweep_overrides(config))
+        log.info("%s of %d jobs → %s", what, self._total, config.hydra.sweep.dir)
+        self._progress = SweepProgress(Path(config.hydra.sweep.dir), self._total)
+        self._progress.start()
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.hydra.mode == RunMode.MULTIRUN:
-            log.info("job #%s: %s", config.hydra.job.num, " ".join(config.hydra.overrides.task))
+            of = f"/{self._total}" if self._total else ""  # known in the launching process
+            log.info("job #%s%s: %s", config.hydra.job.num, of, " ".join(config.hydra.overrides.task))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
         sweep_dir = Path(config.hydra.sweep.dir)
         outcome.report(finish_sweep(config, collect_results(sweep_dir), sweep_dir))
 
@@ -62,6 +83,7 @@ def finish_sweep(config: DictConfig, results: list[JobResult], sweep_dir: Path) 
 
     failed = [r for r in results if r.status != "ok"]
     paths = write_sweep_report([r.to_dict() for r in results], sweep_dir)
+    (sweep_dir / SUMMARY_FILE).write_text(json.dumps(sweep_summary(results, sweep_dir), indent=2))
     _print_summary(results, paths.get("html"))
 
     suite = config.get("suite")
@@ -82,6 +104,35 @@ def finish_sweep(config: DictConfig, results: list[JobResult], sweep_dir: Path) 
         if regressed and fail_on == "regression" and not config.promote:
             status = max(status, 1)
     return status
+
+
+def sweep_summary(results: list[JobResult], sweep_dir: Path) -> dict[str, Any]:
+    """summary.json: the counts, then one entry per job with its outcome, main figures and
+    the paths (relative to the sweep directory) of its result.json and report."""
+    jobs = []
+    for result in results:
+        job = result.to_dict()
+        report = {kind: _relative(path, sweep_dir) for kind, path in (result.report or {}).items()}
+        jobs.append({
+            "name": result.name, "recipe": result.recipe, "status": result.status,
+            "stage": result.stage, "error": (job.get("error") or {}).get("class"),
+            "size_bytes": (job.get("model") or {}).get("size_bytes"),
+            "rel_error": (job.get("validation") or {}).get("rel_error"),
+            "median_ms": {threads: run.get("median_ms") for threads, run
+                          in ((job.get("benchmark") or {}).get("threads") or {}).items()},
+            "artifact": (f"{result.artifact.name}@{result.artifact.version}"
+                         if result.artifact and result.artifact.version is not None else None),
+            "report": report,
+        })
+    ok = sum(job["status"] == "ok" for job in jobs)
+    return {"jobs": len(jobs), "ok": ok, "failed": len(jobs) - ok, "results": jobs}
+
+
+def _relative(path: str, base: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _regression(config: DictConfig, suite, results: list[JobResult], sweep_dir: Path) -> list[dict]:
@@ -144,11 +195,11 @@ def summary_line(result: JobResult) -> str:
         error = result.error
         message = error.message.strip().splitlines() if error else []
         return (f"{name}: FAILED at {result.stage}: {error.error_class if error else None}: "
-                f"{message[0][:140] if message else ''} "
+                f"{shorten(message[0], 160, placeholder=' …') if message else ''} "
                 f"[signature {error.signature if error else None}]")
     parts = [f"{name}: ok"]
     if result.model is not None:
-        parts.append(f"{result.model.size_bytes / 1e6:.2f} MB, {result.model.num_ops} ops, "
+        parts.append(f"{megabytes(result.model.size_bytes)}, {result.model.num_ops} ops, "
                      f"{result.model.transposes} transposes")
     if result.validation is not None:
         parts.append(f"rel error {result.validation.rel_error:.2g}, "

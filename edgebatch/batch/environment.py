@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
+import platform
 import subprocess
 import sys
 import threading
 from importlib import metadata
 from pathlib import Path
+
+import psutil
 
 # distribution names, first found wins (tensorflow ships as tensorflow-cpu here)
 _TOOLS = {
@@ -31,6 +35,20 @@ def tool_versions() -> dict[str, str | None]:
     versions["python"] = sys.version.split()[0]
     versions["git_commit"] = git_commit()
     return versions
+
+
+def host() -> dict[str, object]:
+    """CPU model, core counts and OS of this machine (where a benchmark ran)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "logical_cores": os.cpu_count() or 1,
+            "physical_cores": psutil.cpu_count(logical=False), "machine": platform.machine(),
+            "system": f"{platform.system()} {platform.release()}"}
 
 
 def _version(dist: str) -> str | None:

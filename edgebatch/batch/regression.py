@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from edgebatch.batch.result import JobResult
 from edgebatch.metrics import is_number
 from edgebatch.errors import RegistryError
+from edgebatch.registry.diff import changed_paths
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def compare(registry, result: JobResult, suite) -> dict:
         "recipe": result.recipe,
         "status": None,
         "baseline": None,
-        "current": {"status": result.status, "version": artifact.version if artifact else None},
+        "current": {"status": result.status, "version": artifact.version if artifact else None,
+                    "report": (result.report or {}).get("html")},
         "checks": [],
         "error": ({**error.model_dump(by_alias=True), "stage": result.stage} if error else None),
         "last_good_version": None,
@@ -96,9 +98,17 @@ def compare(registry, result: JobResult, suite) -> dict:
     }
     baseline = _baseline(registry, name, suite.baseline_alias)
     if baseline is not None:
-        comparison["baseline"] = {"version": baseline.version, "sha256": baseline.sha256}
+        comparison["baseline"] = {"version": baseline.version, "sha256": baseline.sha256,
+                                  "report": baseline.report_paths.get("html")}
+        # what differs from the baseline's run, besides the model: recipe and tool versions
+        comparison["recipe_changes"] = changed_paths(baseline.recipe, result.config or {})
+        comparison["tool_version_changes"] = changed_paths(baseline.tool_versions,
+                                                           result.tool_versions or {})
     runs = _runs(registry, name)
-    good = next((r for r in runs if r.status == "ok" and r.artifact_version), None)
+    # Never this run's own version: a run that regressed may still have registered.
+    current_version = comparison["current"]["version"]
+    good = next((r for r in runs if r.run_id != result.run_id and r.status == "ok"
+                 and r.artifact_version and r.artifact_version != current_version), None)
     comparison["last_good_version"] = good.artifact_version if good else None
 
     if result.status != "ok":

@@ -38,6 +38,17 @@ class Conversion(_Record):
     peak_rss_mb: float
 
 
+class TensorSpec(_Record):
+    name: str
+    shape: list[int]  # -1 for a dynamic dimension
+    dtype: str
+
+
+class SignatureIO(_Record):
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+
+
 class ModelSummary(_Record):
     """What the flatbuffer holds (edgebatch.flatbuffer_summary.summarize)."""
 
@@ -52,6 +63,7 @@ class ModelSummary(_Record):
     activation_dtypes: dict[str, int]
     ops_on_constants: list[str]
     signatures: list[str]
+    signature_io: dict[str, SignatureIO] = Field(default_factory=dict)  # by signature name
 
 
 class Errors(_Record):
@@ -117,10 +129,21 @@ class ThreadTiming(_Record):
     runs: int
 
 
+class Host(_Record):
+    """The machine a latency was measured on."""
+
+    cpu: str
+    logical_cores: int
+    physical_cores: Optional[int] = None
+    machine: str  # e.g. x86_64
+    system: str  # e.g. Linux 6.1
+
+
 class Benchmark(_Record):
     signature: str
     delegate: str
     threads: dict[str, ThreadTiming]  # keyed by thread count
+    host: Optional[Host] = None
 
 
 class ArtifactRecord(_Record):

@@ -24,6 +24,7 @@ from edgebatch.batch.job_key import job_key
 from edgebatch.batch.result import RESULT_FILE, JobResult, ProcessRecord
 from edgebatch.batch.stages import resolved_config
 from edgebatch.batch.supervisor import ChildExit, python_argv, supervise
+from edgebatch.batch.worker import is_job_line
 from edgebatch.recipe.checks import check_values
 from edgebatch.errors import JobAbortedError, JobCrashError, JobMemoryError, JobTimeoutError
 
@@ -76,6 +77,7 @@ def _run_in_child(cfg: DictConfig, config: dict, out_dir: Path, recipe: str | No
     child = supervise(
         python_argv("edgebatch.batch.worker", str(spec)), log_path=out_dir / LOG_FILE,
         timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, echo=sys.stderr,
+        echo_line=None if limits.verbose else is_job_line,
     )
     result = read_result(out_dir)
     if result is None or not result.finished or child.cause is not None:

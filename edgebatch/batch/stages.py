@@ -288,15 +288,17 @@ def _brief(summary: dict | Validation) -> Errors:
 
 def benchmark(state: JobState) -> None:
     from edgebatch.batch.benchmark import benchmark as time_model, exclusive
+    from edgebatch.batch.environment import host
 
     cfg, first = state.cfg, state.signatures[0]
     lock = Path(cfg.paths.root) / BENCHMARK_LOCK if cfg.benchmark.exclusive else None
     with exclusive(lock):
-        state.result.benchmark = Benchmark.model_validate(time_model(
+        timings = time_model(
             state.model.flatbuffer, first.name, first.args, first.kwargs,
             threads=list(cfg.benchmark.threads), warmup=cfg.benchmark.warmup,
             runs=cfg.benchmark.runs,
-        ))
+        )
+    state.result.benchmark = Benchmark.model_validate({**timings, "host": host()})
 
 
 def register(state: JobState) -> None:

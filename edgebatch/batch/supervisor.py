@@ -2,8 +2,9 @@
 
 The child gets its own process group, so a timeout or a memory overrun kills everything
 it started (a child that calls `die_with_parent` also dies when this process is killed,
-so a killed suite leaves no orphaned conversions behind). Its merged stdout/stderr is written to a
-log file, optionally echoed, and its last lines are kept for the failure record.
+so a killed suite leaves no orphaned conversions behind). Its merged stdout/stderr (file
+descriptors 1 and 2, so native libraries' lines too) is written to a log file, optionally
+echoed (all lines, or those a filter keeps), and its last lines are kept for the failure record.
 
 Memory is the resident set of the child and its descendants, sampled every
 `POLL_S`: an address-space cap (RLIMIT_AS) would refuse torch and TensorFlow, which
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -67,6 +69,7 @@ def supervise(
     timeout_s: float | None = None,
     memory_mb: float | None = None,
     echo: TextIO | None = None,
+    echo_line: Callable[[str], bool] | None = None,  # which lines to echo; None: all
     env: dict[str, str] | None = None,
 ) -> ChildExit:
     """Run `argv` to the end or to a limit; never raises for what the child does."""
@@ -78,7 +81,7 @@ def supervise(
             start_new_session=True, env=env,
             text=True, encoding="utf-8", errors="replace", bufsize=1,
         )
-        reader = threading.Thread(target=_copy_output, args=(child.stdout, log, echo, tail),
+        reader = threading.Thread(target=_copy_output, args=(child.stdout, log, echo, echo_line, tail),
                                   daemon=True)
         reader.start()
         cause, peak = None, 0
@@ -103,7 +106,8 @@ def supervise(
                      peak_rss_mb=round(peak / 2**20, 1), log_tail=list(tail))
 
 
-def _copy_output(stream, log: TextIO, echo: TextIO | None, tail: deque) -> None:
+def _copy_output(stream, log: TextIO, echo: TextIO | None,
+                 echo_line: Callable[[str], bool] | None, tail: deque) -> None:
     """Copy the child's output; a native crash's dump (faulthandler: the error, then the
     stack innermost first) replaces the tail, since its first lines are the telling ones."""
     crash_dump = False
@@ -115,7 +119,7 @@ def _copy_output(stream, log: TextIO, echo: TextIO | None, tail: deque) -> None:
             crash_dump = True
         if not (crash_dump and len(tail) == tail.maxlen) and not line.startswith(_NOISE):
             tail.append(line.rstrip("\n"))
-        if echo is not None:
+        if echo is not None and (echo_line is None or echo_line(line)):
             echo.write(line)
             echo.flush()
 

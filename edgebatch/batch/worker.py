@@ -1,8 +1,10 @@
 """The child process of an isolated job: `python -m edgebatch.batch.worker JOB_SPEC`.
 
 The spec (written by edgebatch.batch.runner) holds the resolved config, the recipe name
-and the job directory. The worker runs the job exactly as an inline run would; what it
-prints goes to the job's log and, through the parent, to the console.
+and the job directory. The worker runs the job exactly as an inline run would; all it
+prints goes to the job's log. edgebatch's own log lines start with "[HH:MM:SS] ", every
+other logger's with its name, so that the parent can show only the former on the console
+(`is_job_line`) and leave TensorFlow's, absl's and LiteRT's chatter in the log.
 """
 
 from __future__ import annotations
@@ -10,12 +12,19 @@ from __future__ import annotations
 import faulthandler
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 from edgebatch.batch.supervisor import die_with_parent
 
 _QUIET_LOGGERS = {"tensorflow": logging.WARNING, "absl": logging.WARNING, "torch": logging.ERROR}
+_JOB_LINE = re.compile(r"\[\d\d:\d\d:\d\d\] ")
+
+
+def is_job_line(line: str) -> bool:
+    """A line of edgebatch's own job log (stage starts and durations, failures)."""
+    return _JOB_LINE.match(line) is not None
 
 
 def main(argv: list[str]) -> int:
@@ -36,9 +45,14 @@ def main(argv: list[str]) -> int:
 
 
 def _log_to_stderr() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", datefmt="%H:%M:%S"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    others = logging.StreamHandler(sys.stderr)
+    others.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[others], force=True)
+    own = logging.StreamHandler(sys.stderr)
+    own.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", datefmt="%H:%M:%S"))
+    edgebatch_log = logging.getLogger("edgebatch")
+    edgebatch_log.addHandler(own)
+    edgebatch_log.propagate = False
     for name, level in _QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
 

@@ -21,16 +21,16 @@ DEFAULT_QUANT = "none"
 
 
 def recipes_dir() -> Path:
-    """The `recipes/` config tree: $EDGEBATCH_RECIPES, else the one next to the package
-    (a source checkout or an editable install)."""
+    """The `recipes/` config tree: $EDGEBATCH_RECIPES, else the one shipped inside the
+    package (edgebatch/recipes, package data)."""
     configured = os.environ.get(ENV_RECIPES)
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2] / "recipes"
+    path = Path(configured) if configured else Path(__file__).resolve().parents[1] / "recipes"
     if not (path / f"{PRIMARY_CONFIG}.yaml").is_file():
         from edgebatch.errors import RecipeError
 
         raise RecipeError(
             f"no recipes/ config tree at {path} (expected {PRIMARY_CONFIG}.yaml there). "
-            f"Install edgebatch from a source checkout (pip install -e .) or set {ENV_RECIPES}."
+            f"Reinstall edgebatch or set {ENV_RECIPES}."
         )
     return path
 

@@ -1,6 +1,6 @@
 """The recipe schema: dataclasses registered in Hydra's ConfigStore.
 
-`recipes/edgebatch.yaml` starts its defaults list with `edgebatch_schema`, so every
+`edgebatch/edgebatch/recipes/edgebatch.yaml` starts its defaults list with `edgebatch_schema`, so every
 value the YAML files and the command line set is checked against these types while
 Hydra composes the config: an unknown key or a value of the wrong type fails before
 any work, naming the full key (e.g. `validation.rtl`).
@@ -233,6 +233,9 @@ class RunnerConfig:
     isolation: Isolation = Isolation.process
     timeout_s: Optional[float] = 3600.0  # wall clock of the whole job, imports included
     memory_mb: Optional[float] = None  # resident memory of the job's processes
+    # The terminal shows a job's own progress lines; TensorFlow/absl/LiteRT native logs and
+    # library warnings go to its job.log only. True (or `edgebatch -v`) shows everything.
+    verbose: bool = False
 
 
 @dataclass
@@ -316,6 +319,7 @@ class EdgeBatchConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     suite: Optional[SuiteConfig] = None
     promote: bool = False  # suites: move the baseline alias to this run's artifacts
+    dry_run: bool = False  # list the jobs (resolved name, quant, layout) and run none (--dry-run)
     # Skip jobs whose job directory already holds a finished result with the same job key
     # (resolved recipe, input/weight file contents, tool versions): re-run a sweep into its
     # own directory (hydra.sweep.dir=...) to finish what an interrupted run left.

@@ -1,4 +1,5 @@
-"""`edgebatch-registry`: list, show, diff, alias, export, verify and gc from the command line.
+"""`edgebatch-registry`: list, show, runs, diff, alias, unalias, tag, describe, export, delete,
+verify and gc from the command line. Sizes are in MB (10^6 bytes), as everywhere in edgebatch.
 
 Every command works on an existing registry only: a mistyped --root or --url is an error,
 never a new, empty registry.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -20,6 +20,7 @@ from edgebatch.registry.diff import flatten
 from edgebatch.registry.records import Artifact
 from edgebatch.registry.registry import Registry
 from edgebatch.registry.verify import VerifyReport
+from edgebatch.units import megabytes
 
 ENV_ROOT = "EDGEBATCH_REGISTRY"
 ENV_URL = "EDGEBATCH_REGISTRY_URL"
@@ -33,7 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root or os.environ.get(ENV_ROOT) or DEFAULT_ROOT
     url = args.url or os.environ.get(ENV_URL)
     try:
-        return args.command(Registry.open(root, url=url), args) or 0
+        status = args.command(Registry.open(root, url=url), args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (RegistryError, OSError) as e:
         print(f"edgebatch-registry: error: {e}", file=sys.stderr)
         return EXIT_DAMAGED if isinstance(e, CorruptBlobError) else EXIT_BAD_ARGUMENTS
@@ -74,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--explore", action="store_true",
                      help="open the model in Model Explorer (pip install 'edgebatch[viz]')")
     sub.set_defaults(command=_show)
+    sub = commands.add_parser("runs", parents=[json_flag], help="recorded job runs, newest first")
+    sub.add_argument("name", nargs="?", help="only runs of this name")
+    sub.add_argument("--limit", type=int, default=20, help="at most this many (default: 20)")
+    sub.set_defaults(command=_runs)
     sub = commands.add_parser("diff", parents=[json_flag], help="compare two artifacts")
     sub.add_argument("a", help="reference of the old artifact")
     sub.add_argument("b", help="reference of the new artifact")
@@ -82,10 +92,30 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("ref", help="NAME@VERSION (or any reference)")
     sub.add_argument("alias", help="e.g. baseline, production")
     sub.set_defaults(command=_alias)
+    sub = commands.add_parser("unalias", help="remove an alias")
+    sub.add_argument("name", help="artifact name")
+    sub.add_argument("alias", help="the alias to remove")
+    sub.set_defaults(command=_unalias)
+    sub = commands.add_parser("tag", help="add or remove tags on an artifact")
+    sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
+    sub.add_argument("tags", nargs="+", help="tags to add")
+    sub.add_argument("--remove", action="store_true", help="remove these tags instead")
+    sub.set_defaults(command=_tag)
+    sub = commands.add_parser("describe", help="set an artifact's description")
+    sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
+    sub.add_argument("text", help="the description ('' clears it)")
+    sub.set_defaults(command=_describe_command)
     sub = commands.add_parser("export", help="copy an artifact's .tflite file out")
     sub.add_argument("ref", help="NAME, NAME@VERSION or NAME@ALIAS")
-    sub.add_argument("path", help="destination file or directory")
+    sub.add_argument("path", help="destination file, or directory (DIR/ gets DIR/NAME@VERSION.tflite)")
     sub.set_defaults(command=_export)
+    sub = commands.add_parser(
+        "delete", help="delete a version (its number is not reused; gc frees its blob)"
+    )
+    sub.add_argument("ref", help="NAME@VERSION or NAME@ALIAS")
+    sub.add_argument("--force", action="store_true",
+                     help="also when aliases point at it (they are removed)")
+    sub.set_defaults(command=_delete)
     sub = commands.add_parser(
         "verify", parents=[json_flag], help="re-hash every blob, look for stray files"
     )
@@ -107,14 +137,33 @@ def _list(registry: Registry, args: argparse.Namespace) -> None:
         [
             a.name,
             str(a.version),
-            _size(a.size_bytes),
+            megabytes(a.size_bytes),
             a.sha256[:12],
             a.created_at,
             ", ".join(a.aliases),
+            ", ".join(a.tags),
         ]
         for a in artifacts
     ]
-    print(_table(["NAME", "VERSION", "SIZE", "SHA256", "CREATED", "ALIASES"], rows))
+    print(_table(["NAME", "VERSION", "SIZE", "SHA256", "CREATED", "ALIASES", "TAGS"], rows))
+
+
+def _runs(registry: Registry, args: argparse.Namespace) -> None:
+    runs = registry.runs(args.name, limit=args.limit)
+    if args.json:
+        _print_json([run.__dict__ for run in runs])
+        return
+    rows = [
+        [
+            run.finished_at or "-",
+            run.name,
+            run.status if run.status == "ok" else f"{run.status} at {run.stage}",
+            "-" if run.artifact_version is None else f"{run.name}@{run.artifact_version}",
+            run.error_class or "",
+        ]
+        for run in runs
+    ]
+    print(_table(["FINISHED", "NAME", "STATUS", "ARTIFACT", "ERROR"], rows))
 
 
 def _show(registry: Registry, args: argparse.Namespace) -> int:
@@ -131,7 +180,6 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _op_details(flatbuffer: bytes) -> dict[str, Any]:
-    import edgebatch  # noqa: F401  (torch before tensorflow)
     from edgebatch.flatbuffer_summary import summarize
     from edgebatch.model import TfLiteModel
 
@@ -163,7 +211,7 @@ def _diff(registry: Registry, args: argparse.Namespace) -> None:
     size = diff["size_bytes"]
     lines = [
         f"{diff['a']} -> {diff['b']}: {'identical' if diff['same_bytes'] else 'different'} bytes",
-        f"size: {_size(size['a'])} -> {_size(size['b'])} ({_change(size, _signed_size)})",
+        f"size: {megabytes(size['a'])} -> {megabytes(size['b'])} ({_change(size, _signed_size)})",
         "",
     ]
     metric_rows = [
@@ -183,8 +231,32 @@ def _alias(registry: Registry, args: argparse.Namespace) -> None:
     print(f"{artifact.name}@{args.alias} -> {artifact.ref}")
 
 
+def _unalias(registry: Registry, args: argparse.Namespace) -> None:
+    version = registry.remove_alias(args.name, args.alias)
+    print(f"removed {args.name}@{args.alias} (was {args.name}@{version})")
+
+
+def _tag(registry: Registry, args: argparse.Namespace) -> None:
+    if args.remove:
+        artifact = registry.tag(args.ref, remove=args.tags)
+    else:
+        artifact = registry.tag(args.ref, add=args.tags)
+    print(f"{artifact.ref} tags: {', '.join(artifact.tags) or '-'}")
+
+
+def _describe_command(registry: Registry, args: argparse.Namespace) -> None:
+    artifact = registry.describe(args.ref, args.text)
+    print(f"{artifact.ref}: {artifact.description or '(no description)'}")
+
+
 def _export(registry: Registry, args: argparse.Namespace) -> None:
     print(registry.export(args.ref, args.path))
+
+
+def _delete(registry: Registry, args: argparse.Namespace) -> None:
+    artifact, removed_aliases = registry.delete(args.ref, force=args.force)
+    also = f" and its alias(es) {', '.join(removed_aliases)}" if removed_aliases else ""
+    print(f"deleted {artifact.ref}{also}; edgebatch-registry gc frees unreferenced blobs")
 
 
 def _verify(registry: Registry, args: argparse.Namespace) -> int:
@@ -200,7 +272,7 @@ def _gc(registry: Registry, args: argparse.Namespace) -> None:
     freed = registry.gc()
     print(
         f"removed {freed['blobs_removed']} unreferenced blob(s) and "
-        f"{freed['temp_files_removed']} temp file(s), freed {_size(freed['bytes_freed'])}"
+        f"{freed['temp_files_removed']} temp file(s), freed {megabytes(freed['bytes_freed'])}"
     )
 
 
@@ -226,9 +298,11 @@ def _verify_summary(report: VerifyReport) -> str:
 def _describe(artifact: Artifact) -> str:
     fields = {
         "sha256": artifact.sha256,
-        "size": f"{_size(artifact.size_bytes)} ({artifact.size_bytes} bytes)",
+        "size": f"{megabytes(artifact.size_bytes)} ({artifact.size_bytes} bytes)",
         "created": artifact.created_at,
         "aliases": ", ".join(artifact.aliases) or "-",
+        "tags": ", ".join(artifact.tags) or "-",
+        "description": artifact.description or "-",
         "path": str(artifact.path),
         "run": artifact.run_id or "-",
         **{f"report.{key}": path for key, path in artifact.report_paths.items()},
@@ -279,15 +353,8 @@ def _change(delta: dict[str, Any], signed: Callable[[Any], str] = _signed) -> st
     return change if delta["relative"] is None else f"{change}, {delta['relative']:+.1%}"
 
 
-def _size(n_bytes: int) -> str:
-    exponent = min(int(math.log(max(abs(n_bytes), 1), 1024)), 3)
-    if exponent == 0:
-        return f"{n_bytes} B"
-    return f"{n_bytes / 1024**exponent:.1f} {('KB', 'MB', 'GB')[exponent - 1]}"
-
-
 def _signed_size(n_bytes: int) -> str:
-    return ("+" if n_bytes >= 0 else "") + _size(n_bytes)
+    return ("+" if n_bytes >= 0 else "") + megabytes(n_bytes)
 
 
 def _print_json(value: Any) -> None:

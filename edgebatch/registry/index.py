@@ -2,7 +2,8 @@
 
 Adding a version is one transaction that holds the lock of its name (database.py) before
 it reads the current latest version, so parallel processes on any number of machines get
-distinct, gap-free versions, and two puts of the same bytes at once add one version, not two.
+distinct versions, and two puts of the same bytes at once add one version, not two. A
+deleted version leaves a gap: its number is never given to other bytes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from edgebatch.registry.records import MetricValue, Run
 from edgebatch.registry.tables import (
     aliases,
     artifact_metrics,
+    artifact_tags,
     artifacts,
     decode_metric,
+    deleted_versions,
     encode_metric,
     run_records,
 )
@@ -43,6 +46,17 @@ def to_json(value: Any, what: str) -> str:
         return json.dumps(value)
     except (TypeError, ValueError) as e:
         raise RegistryError(f"{what} must be JSON-serializable: {e}") from e
+
+
+def _artifact_id(db: sa.Connection, name: str, version: int) -> int:
+    artifact_id = db.execute(
+        sa.select(artifacts.c.id).where(
+            (artifacts.c.name == name) & (artifacts.c.version == version)
+        )
+    ).scalar()
+    if artifact_id is None:
+        raise RegistryError(f"no artifact {name}@{version}")
+    return artifact_id
 
 
 def _name_lock(name: str) -> str:
@@ -89,7 +103,11 @@ class Index:
             ).first()
             if latest is not None and latest.sha256 == sha256:
                 return latest.version, False
-            version = 1 if latest is None else latest.version + 1
+            last_deleted = db.execute(
+                sa.select(sa.func.max(deleted_versions.c.version))
+                .where(deleted_versions.c.name == name)
+            ).scalar()
+            version = max(latest.version if latest else 0, last_deleted or 0) + 1
             inserted = db.execute(
                 sa.insert(artifacts).values(**row, version=version, created_at=utc_now())
             )
@@ -139,6 +157,15 @@ class Index:
                 .where(*selected)
                 .order_by(aliases.c.alias)
             ).all()
+            tag_rows = db.execute(
+                sa.select(artifact_tags.c.artifact_id, artifact_tags.c.tag)
+                .join(artifacts, artifacts.c.id == artifact_tags.c.artifact_id)
+                .where(*selected)
+                .order_by(artifact_tags.c.tag)
+            ).all()
+        tags_by_id: dict[int, list[str]] = {}
+        for artifact_id, tag in tag_rows:
+            tags_by_id.setdefault(artifact_id, []).append(tag)
         metrics_by_id: dict[int, dict[str, MetricValue]] = {}
         for artifact_id, key, value in metrics:
             metrics_by_id.setdefault(artifact_id, {})[key] = decode_metric(value)
@@ -158,12 +185,73 @@ class Index:
                 "aliases": aliases_by_ref.get((row.name, row.version), []),
                 "run_id": row.run_id,
                 "report_paths": json.loads(row.report_paths),
+                "tags": tags_by_id.get(row.id, []),
+                "description": row.description,
             }
             for row in rows
         ]
 
+    def set_tags(self, name: str, version: int, *, add: list[str], remove: list[str]) -> None:
+        with self.database.write(lock_key=_name_lock(name)) as db:
+            artifact_id = _artifact_id(db, name, version)
+            db.execute(
+                sa.delete(artifact_tags).where(
+                    (artifact_tags.c.artifact_id == artifact_id)
+                    & artifact_tags.c.tag.in_([*add, *remove])
+                )
+            )
+            if add:
+                db.execute(
+                    sa.insert(artifact_tags),
+                    [{"artifact_id": artifact_id, "tag": tag} for tag in dict.fromkeys(add)],
+                )
+
+    def set_description(self, name: str, version: int, description: str | None) -> None:
+        with self.database.write(lock_key=_name_lock(name)) as db:
+            artifact_id = _artifact_id(db, name, version)
+            db.execute(
+                sa.update(artifacts)
+                .where(artifacts.c.id == artifact_id)
+                .values(description=description)
+            )
+
+    def delete_artifact(self, name: str, version: int, *, force: bool) -> list[str]:
+        """Delete `name@version` with its metrics and tags; return the aliases that pointed at
+        it (removed with it). Refused while aliases point at it, unless `force`."""
+        with self.database.write(lock_key=_name_lock(name)) as db:
+            artifact_id = _artifact_id(db, name, version)
+            pointing = (aliases.c.name == name) & (aliases.c.version == version)
+            removed = list(
+                db.execute(sa.select(aliases.c.alias).where(pointing).order_by(aliases.c.alias))
+                .scalars()
+            )
+            if removed and not force:
+                raise RegistryError(
+                    f"{name}@{version} has alias(es) {', '.join(removed)}: move them "
+                    "(alias) or remove them (unalias) first, or delete with --force"
+                )
+            sha256 = db.execute(
+                sa.select(artifacts.c.sha256).where(artifacts.c.id == artifact_id)
+            ).scalar_one()
+            db.execute(sa.delete(aliases).where(pointing))
+            db.execute(sa.delete(artifacts).where(artifacts.c.id == artifact_id))
+            db.execute(
+                sa.insert(deleted_versions).values(
+                    name=name, version=version, sha256=sha256, deleted_at=utc_now()
+                )
+            )
+        return removed
+
+    def was_deleted(self, name: str, version: int) -> bool:
+        with self.database.read() as db:
+            return db.execute(
+                sa.select(deleted_versions.c.version).where(
+                    (deleted_versions.c.name == name) & (deleted_versions.c.version == version)
+                )
+            ).first() is not None
+
     def latest_version(self, name: str) -> int | None:
-        """Versions of a name run 1..latest without gaps; None if `name` is unknown."""
+        """The newest existing version of `name`; None if it has none."""
         with self.database.read() as db:
             return db.execute(
                 sa.select(sa.func.max(artifacts.c.version)).where(artifacts.c.name == name)
@@ -209,6 +297,16 @@ class Index:
                     name=name, alias=alias, version=version, updated_at=utc_now()
                 )
             )
+
+    def remove_alias(self, name: str, alias: str) -> int:
+        """Remove `alias` of `name`; return the version it pointed at."""
+        with self.database.write(lock_key=_name_lock(name)) as db:
+            selected = (aliases.c.name == name) & (aliases.c.alias == alias)
+            version = db.execute(sa.select(aliases.c.version).where(selected)).scalar()
+            if version is None:
+                raise RegistryError(f"{name} has no alias {alias!r}")
+            db.execute(sa.delete(aliases).where(selected))
+        return version
 
     def aliases(self, name: str) -> dict[str, int]:
         with self.database.read() as db:

@@ -3,7 +3,8 @@
 The version is the one row of table `schema_version`. Version 1 is the SQLite index that
 edgebatch wrote before it took database URLs: no version table (it used SQLite's
 `PRAGMA user_version`), tables `metrics` and `runs` that relied on SQLite's per-value types
-and rowids. Version 2 (tables.py) holds nothing only SQLite can. An index of a newer version
+and rowids. Version 2 holds nothing only SQLite can. Version 3 (tables.py) adds tags, a
+description per artifact and the record of deleted versions. An index of a newer version
 than this code knows is refused, never rewritten.
 """
 
@@ -96,5 +97,13 @@ def _legacy_rows(connection: Connection, table: str, columns: list[str]) -> list
     return connection.execute(sa.select(*selected).order_by(legacy.c.rowid)).all()
 
 
+def _tags_descriptions_deletions(connection: Connection) -> None:
+    """2 -> 3: add `artifacts.description`, `artifact_tags` and `deleted_versions`."""
+    connection.execute(sa.text("ALTER TABLE artifacts ADD COLUMN description TEXT"))
+    tables.metadata.create_all(
+        connection, tables=[tables.artifact_tags, tables.deleted_versions]
+    )
+
+
 # _STEPS[i] upgrades version i + 1 to i + 2.
-_STEPS: list[Callable[[Connection], None]] = [_portable_tables]
+_STEPS: list[Callable[[Connection], None]] = [_portable_tables, _tags_descriptions_deletions]

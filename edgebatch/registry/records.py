@@ -26,6 +26,8 @@ class Artifact:
     aliases: list[str] = field(default_factory=list)
     run_id: str | None = None
     report_paths: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
     # Set only on what `Registry.put` returns: the bytes equalled the latest version's, so no
     # version was added and this is that latest version. Not part of the stored record.
     unchanged: bool = field(default=False, compare=False)

@@ -122,6 +122,8 @@ class Registry:
                 known = ", ".join(aliases) or "none"
                 raise RegistryError(f"{ref.name} has no alias {ref.alias!r} (aliases: {known})")
             return self._artifact(ref.name, aliases[ref.alias])
+        if ref.version is not None and self.index.was_deleted(ref.name, ref.version):
+            raise RegistryError(f"{ref.name}@{ref.version} was deleted")
         if ref.version is not None and ref.version > latest:
             raise RegistryError(f"{ref.name} has no version {ref.version} (versions: 1-{latest})")
         return self._artifact(ref.name, ref.version or latest)
@@ -135,9 +137,36 @@ class Registry:
         check_alias(alias)
         self.index.set_alias(name, version, alias)
 
+    def remove_alias(self, name: str, alias: str) -> int:
+        """Remove `alias` of `name`; return the version it pointed at."""
+        return self.index.remove_alias(name, alias)
+
     def aliases(self, name: str) -> dict[str, int]:
         """{alias: version} for `name`."""
         return self.index.aliases(name)
+
+    def tag(self, ref: str, add: list[str] = (), remove: list[str] = ()) -> Artifact:
+        """Add and remove free-form tags (e.g. `candidate`, `ticket-123`) on one artifact."""
+        for tag in [*add, *remove]:
+            check_alias(tag)
+        artifact = self.get(ref)
+        self.index.set_tags(artifact.name, artifact.version, add=list(add), remove=list(remove))
+        return self._artifact(artifact.name, artifact.version)
+
+    def describe(self, ref: str, description: str | None) -> Artifact:
+        """Attach a free-text description to one artifact (None or "" clears it)."""
+        artifact = self.get(ref)
+        self.index.set_description(artifact.name, artifact.version, description or None)
+        return self._artifact(artifact.name, artifact.version)
+
+    def delete(self, ref: str, *, force: bool = False) -> tuple[Artifact, list[str]]:
+        """Delete one version from the index (its number is never reused); refused while an
+        alias points at it unless `force`, which removes those aliases too. Returns the
+        artifact and the removed aliases. Its blob stays until `gc` (other versions may
+        share the bytes)."""
+        artifact = self.get(ref)
+        removed = self.index.delete_artifact(artifact.name, artifact.version, force=force)
+        return artifact, removed
 
     def diff(self, ref_a: str, ref_b: str) -> dict[str, Any]:
         """Metric, size, byte, recipe and tool-version differences from `ref_a` to `ref_b`."""
@@ -161,12 +190,14 @@ class Registry:
         return data
 
     def export(self, ref: str, path: str | os.PathLike[str]) -> Path:
-        """Copy the artifact's `.tflite` to `path` atomically (into it, if a directory);
-        the bytes copied are re-hashed first, so a damaged blob is never exported."""
+        """Copy the artifact's `.tflite` to `path` atomically; into it as NAME@VERSION.tflite
+        if `path` is a directory or ends with '/' (created if missing). The bytes copied are
+        re-hashed first, so a damaged blob is never exported."""
         artifact = self.get(ref)
         target = Path(path)
-        if target.is_dir():
-            target = target / f"{artifact.name}-v{artifact.version}.tflite"
+        if target.is_dir() or str(path).endswith(os.sep):
+            target.mkdir(parents=True, exist_ok=True)
+            target = target / f"{artifact.name}@{artifact.version}.tflite"
         write_atomic(target, self.read_blob(artifact))
         return target
 

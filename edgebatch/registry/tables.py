@@ -1,4 +1,4 @@
-"""The index's tables in SQLAlchemy Core, the same on SQLite and PostgreSQL (schema version 2).
+"""The index's tables in SQLAlchemy Core, the same on SQLite and PostgreSQL (schema version 3).
 
 JSON values (recipes, tool versions, report paths, run configs, metric values) are stored as
 text: PostgreSQL's json types reject the NaN and Infinity a metric may hold. Timestamps are
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from edgebatch.registry.records import RUN_STATUSES, MetricValue
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Text compared by code point, as SQLite compares it: listings sort the same on every
 # database, whatever the PostgreSQL server's locale.
@@ -41,6 +41,7 @@ artifacts = sa.Table(
     sa.Column("tool_versions", _Text, nullable=False),
     sa.Column("run_id", _Text),
     sa.Column("report_paths", _Text, nullable=False),
+    sa.Column("description", _Text),  # free text a person attached (edgebatch-registry describe)
     sa.UniqueConstraint("name", "version"),
     sa.Index("artifacts_sha256", "sha256"),
 )
@@ -69,6 +70,30 @@ aliases = sa.Table(
     sa.Column("updated_at", _Text, nullable=False),
     sa.PrimaryKeyConstraint("name", "alias"),
     sa.ForeignKeyConstraint(["name", "version"], [artifacts.c.name, artifacts.c.version]),
+)
+
+artifact_tags = sa.Table(
+    "artifact_tags",
+    metadata,
+    sa.Column(
+        "artifact_id",
+        sa.Integer,
+        sa.ForeignKey(artifacts.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("tag", _Text, nullable=False),
+    sa.PrimaryKeyConstraint("artifact_id", "tag"),
+)
+
+# Versions that were deleted: their numbers are never given to new bytes.
+deleted_versions = sa.Table(
+    "deleted_versions",
+    metadata,
+    sa.Column("name", _Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("sha256", _Text, nullable=False),
+    sa.Column("deleted_at", _Text, nullable=False),
+    sa.PrimaryKeyConstraint("name", "version"),
 )
 
 run_records = sa.Table(

@@ -2,7 +2,8 @@
 
 Job, sweep and regression reports are built as a `Document` of a few block types;
 `markdown.py` and `html.py` render the same document. Every text and cell is a plain
-string: escaping is the renderers' job, so builders never think about it.
+string (a `Link` is a string with a target): escaping is the renderers' job, so builders
+never think about it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,25 @@ _NUMERIC = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)(e[+-]?\d+)?\s*(%|ms|s|MB|B)
 def is_numeric(cell: str) -> bool:
     """True for cells that read as a number ("12", "2.4e-06", "+3.1%", "11.69 MB")."""
     return bool(_NUMERIC.match(cell.strip()))
+
+
+class Link(str):
+    """A cell or list item that links to `href` (a path relative to the report's directory)."""
+
+    href: str
+
+    def __new__(cls, text: str, href: str) -> "Link":
+        link = super().__new__(cls, text)
+        link.href = href
+        return link
+
+
+@dataclass(frozen=True)
+class Links:
+    """A labelled line of links, e.g. "Reports: baseline · current"."""
+
+    label: str
+    links: list[Link]
 
 
 @dataclass(frozen=True)
@@ -74,7 +94,7 @@ class Figure:
     caption: str
 
 
-Block = Union[Heading, Paragraph, Fields, Table, Code, Figure]
+Block = Union[Heading, Paragraph, Fields, Table, Code, Figure, Links]
 
 
 @dataclass

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from edgebatch.metrics import is_number
+from edgebatch.units import MB
 
 DASH = "—"
 
@@ -39,7 +40,7 @@ def cosine(x: Any) -> str:
 
 def megabytes(size_bytes: Any) -> str:
     """Bytes as MB (10^6 bytes), two decimals."""
-    return f"{size_bytes / 1e6:.2f}" if is_number(size_bytes) else value(size_bytes)
+    return f"{size_bytes / MB:.2f}" if is_number(size_bytes) else value(size_bytes)
 
 
 def size(size_bytes: Any) -> str:

@@ -9,8 +9,10 @@ from typing import Any
 import yaml
 
 from edgebatch.report import fmt, lookup, plots
-from edgebatch.report.blocks import Block, Code, Document, Fields, Figure, Heading, Paragraph, Table, Tone
-from edgebatch.report.lookup import section
+from edgebatch.report.blocks import (
+    Block, Code, Document, Fields, Figure, Heading, Link, Links, Paragraph, Table, Tone,
+)
+from edgebatch.report.lookup import dig, report_link, section
 from edgebatch.report.write import write_document
 
 _METRIC_COLUMNS = ("max_abs", "mean_abs", "rel_error", "rmse", "cosine")
@@ -27,15 +29,30 @@ _QUANT_COMPARISONS = {
 
 def write_job_report(result: dict, out_dir: Path) -> dict[str, Path]:
     """Write report.md, report.html and the op-histogram PNG into `out_dir`; return their paths."""
-    return write_document(job_document(result), Path(out_dir), stem="report")
+    return write_document(job_document(result, Path(out_dir)), Path(out_dir), stem="report")
 
 
-def job_document(result: dict) -> Document:
+# Files of the job directory the report links to, when they exist.
+_JOB_FILES = ("result.json", "config.yaml", "job.log", "model.tflite")
+
+
+def job_document(result: dict, out_dir: Path) -> Document:
+    """The job's report; everything shown comes from `result` (result.json), and the files
+    it links are looked up in `out_dir`, the job's directory."""
     doc = Document(title=str(result.get("name") or "unnamed job"), subtitle=_subtitle(result))
-    for part in (_status, _diagnosis, _configuration, _validation, _quantization, _model, _op_histogram,
-                 _latency, _conversion, _artifact, _tool_versions, _resolved_config):
+    doc.add(*_files(result, out_dir))
+    for part in (_status, _diagnosis, _configuration, _validation, _quantization, _model, _signatures,
+                 _op_histogram, _latency, _conversion, _artifact, _tool_versions, _resolved_config):
         doc.add(*part(result))
     return doc
+
+
+def _files(result: dict, out_dir: Path) -> list[Block]:
+    candidates = [(name, out_dir / name) for name in _JOB_FILES]
+    candidates.append(("artifact .tflite", dig(result, "artifact", "path")))
+    links = [report_link(text, path, out_dir) for text, path in candidates]
+    unique = {link.href: link for link in reversed(links) if isinstance(link, Link)}
+    return [Links("Files", list(reversed(unique.values())))] if unique else []
 
 
 def _subtitle(result: dict) -> str:
@@ -187,8 +204,35 @@ def _latency(result: dict) -> list[Block]:
         return []
     rows = [[threads, fmt.decimal(stats.get("median_ms"), 3), fmt.decimal(stats.get("p90_ms"), 3),
              fmt.value(stats.get("runs"))] for threads, stats in latencies.items()]
-    return [Heading("Latency (LiteRT interpreter)"),
-            Table(["threads", "median ms", "p90 ms", "runs"], rows)]
+    blocks: list[Block] = [Heading("Latency (LiteRT interpreter)"),
+                           Table(["threads", "median ms", "p90 ms", "runs"], rows)]
+    host = section(result, "benchmark", "host")
+    if host:
+        cores = f"{fmt.value(host.get('physical_cores'))} physical / {fmt.value(host.get('logical_cores'))} logical cores"
+        blocks.append(Paragraph(f"{fmt.value(host.get('cpu'))}, {cores}, "
+                                f"{fmt.value(host.get('machine'))}, {fmt.value(host.get('system'))}",
+                                label="Measured on"))
+    return blocks
+
+
+def _signatures(result: dict) -> list[Block]:
+    """Each signature's inputs and outputs: name, shape and dtype, as callers feed them."""
+    io = section(result, "model", "signature_io")
+    if not io:
+        return []
+    blocks: list[Block] = [Heading("Signatures")]
+    for name, sides in io.items():
+        rows = [[side, str(tensor.get("name")), _shape(tensor.get("shape")), fmt.value(tensor.get("dtype"))]
+                for side in ("inputs", "outputs") for tensor in (section(sides).get(side) or [])
+                if isinstance(tensor, dict)]
+        blocks += [Heading(str(name), level=3), Table(["", "name", "shape", "dtype"], rows)]
+    return blocks
+
+
+def _shape(shape: Any) -> str:
+    if not isinstance(shape, list):
+        return fmt.value(shape)
+    return "[" + ", ".join("?" if d == -1 else str(d) for d in shape) + "]"
 
 
 def _conversion(result: dict) -> list[Block]:

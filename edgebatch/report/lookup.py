@@ -6,7 +6,11 @@ None or an empty dict instead of raising, so a report always renders.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
+
+from edgebatch.report.blocks import Link
 
 _LABEL_KEYS = ("name", "_name_", "preset", "mode", "method", "kind", "type")
 
@@ -91,3 +95,10 @@ def artifact_ref(result: dict) -> str | None:
         return None
     name, version = artifact.get("name"), artifact.get("version")
     return f"{name}@{version}" if version is not None else (str(name) if name else None)
+
+
+def report_link(text: str, report_path: Any, out_dir: Path) -> str:
+    """`text` linking to a report file, relative to `out_dir`; plain text if there is none."""
+    if not report_path or not Path(report_path).is_file():
+        return text
+    return Link(text, os.path.relpath(Path(report_path).resolve(), Path(out_dir).resolve()))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from edgebatch.report.blocks import Block, Code, Document, Fields, Figure, Heading, Paragraph, Table
+from edgebatch.report.blocks import (
+    Block, Code, Document, Fields, Figure, Heading, Link, Links, Paragraph, Table,
+)
 
 # Backslash-escaping these keeps user text (error messages, names) literal: no emphasis,
 # no links, no raw HTML such as <script>, no broken table cells. An underscore inside a
@@ -17,7 +19,12 @@ def escape(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return "<br>".join(escape(line) for line in text.splitlines()) if text else ""
+    shown = "<br>".join(escape(line) for line in text.splitlines()) if text else ""
+    return _link(shown, text.href) if isinstance(text, Link) else shown
+
+
+def _link(shown: str, href: str) -> str:
+    return f"[{shown}](<{href}>)"
 
 
 def _table(columns: list[str], rows: list[list[str]], numeric: list[bool]) -> str:
@@ -47,6 +54,8 @@ def _block(block: Block, figure_file) -> str:
         return _code(block)
     if isinstance(block, Figure):
         return f"![{escape(block.caption)}]({figure_file(block)})"
+    if isinstance(block, Links):
+        return f"**{escape(block.label)}:** " + " · ".join(_cell(link) for link in block.links)
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 

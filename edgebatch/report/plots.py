@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from edgebatch.report.pareto import Point, front
 
@@ -47,19 +47,26 @@ def op_histogram(ops: dict[str, int], limit: int = 30) -> bytes:
     return _png(fig)
 
 
-def pareto_panels(panels: list[tuple[str, list[Point]]], error_label: str) -> bytes:
-    """One scatter per (cost label, points), side by side on a shared error axis.
+def pareto_panels(panels: list[tuple[str, list[Point], bool]], error_label: str, title: str) -> bytes:
+    """One scatter per (cost label, points, log-scaled cost axis), side by side on a shared
+    error axis, under `title` (the model).
 
     Each point is labelled; the Pareto front (lower cost and lower error) is joined by a
     step line and ringed; points that failed validation are drawn as crosses.
     """
     fig = Figure(figsize=(6.2 * len(panels), 4.6))
+    fig.suptitle(title, fontsize=11)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
-    errors = [p.error for _, points in panels for p in points]
+    errors = [p.error for _, points, _ in panels for p in points]
     log = all(e > 0 for e in errors) and max(errors) / min(errors) > 20
-    for ax, (cost_label, points) in zip(axes, panels):
+    for ax, (cost_label, points, log_cost) in zip(axes, panels):
         _scatter(ax, points)
         ax.set_xlabel(cost_label)
+        if log_cost and all(p.cost > 0 for p in points):
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 20, not 2×10¹
+            ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
+            ax.tick_params(axis="x", which="minor", labelsize=7)
         if log:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
@@ -83,8 +90,14 @@ def _scatter(ax, points: list[Point]) -> None:
             alpha=0.6, zorder=2)
     ax.scatter([p.cost for p in best], [p.error for p in best], s=160, facecolors="none",
                edgecolors=_FRONT, linewidths=1.5, zorder=4, label="Pareto front")
-    for p in points:
-        ax.annotate(p.label, (p.cost, p.error), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    # Labels alternate, in order of cost, between above-right and below-left of their
+    # points, so that neighbours do not print over each other.
+    for n, p in enumerate(sorted(points, key=lambda p: (p.cost, p.error))):
+        right = n % 2 == 0
+        ax.annotate(p.label, (p.cost, p.error), textcoords="offset points",
+                    xytext=(6, 6) if right else (-6, -12), ha="left" if right else "right", fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8,
+                          "linewidth": 0})
     ax.margins(x=0.15, y=0.12)
 
 

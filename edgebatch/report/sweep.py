@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -20,15 +21,16 @@ _LABEL_PARTS = ((1,), (2,), (1, 2), (0,), (0, 1), (0, 2), (0, 1, 2))
 
 def write_sweep_report(results: list[dict], out_dir: Path) -> dict[str, Path]:
     """Write summary.md, summary.html and the Pareto PNG into `out_dir`; return their paths."""
-    return write_document(sweep_document(results), Path(out_dir), stem="summary")
+    return write_document(sweep_document(results, Path(out_dir)), Path(out_dir), stem="summary")
 
 
-def sweep_document(jobs: list[dict]) -> Document:
+def sweep_document(jobs: list[dict], out_dir: Path) -> Document:
+    """The summary; each job's name links to its report (relative to `out_dir`)."""
     counts = Counter(str(job.get("status") or "unknown") for job in jobs)
     subtitle = f"{len(jobs)} jobs: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     doc = Document(title="Sweep summary", subtitle=subtitle)
     threads = _thread_counts(jobs)
-    doc.add(Heading("Jobs"), _summary_table(jobs, threads))
+    doc.add(Heading("Jobs"), _summary_table(jobs, threads, out_dir))
     doc.add(*_pareto(jobs, threads))
     doc.add(*_failures(jobs))
     return doc
@@ -41,7 +43,7 @@ def _thread_counts(jobs: list[dict]) -> list[str]:
     return sorted(seen, key=lambda t: (int(t), t) if t.isdigit() else (1 << 30, t))
 
 
-def _summary_table(jobs: list[dict], threads: list[str]) -> Table:
+def _summary_table(jobs: list[dict], threads: list[str], out_dir: Path) -> Table:
     columns = ["job", "quant", "layout", "status", "size MB", "rel. error", "cosine",
                *(f"latency {t}t ms" for t in threads), "transposes", "artifact"]
     rows, tones = [], []
@@ -50,7 +52,8 @@ def _summary_table(jobs: list[dict], threads: list[str]) -> Table:
         status = str(job.get("status") or "unknown")
         if status != "ok" and job.get("stage"):
             status += f" ({job['stage']})"
-        rows.append([str(job.get("name") or fmt.DASH), lookup.quant(job) or fmt.DASH,
+        name = lookup.report_link(str(job.get("name") or fmt.DASH), dig(job, "report", "html"), out_dir)
+        rows.append([name, lookup.quant(job) or fmt.DASH,
                      lookup.layout(job) or fmt.DASH, status,
                      fmt.megabytes(model.get("size_bytes")), fmt.value(validation.get("rel_error")),
                      fmt.cosine(validation.get("cosine")),
@@ -85,30 +88,44 @@ def _labels(jobs: list[dict]) -> list[str]:
 
 
 def _pareto(jobs: list[dict], threads: list[str]) -> list[Block]:
+    """One plot per model: a front is only meaningful between variants of one model."""
+    by_model: dict[str, list[dict]] = {}
+    for job in jobs:
+        by_model.setdefault(lookup.model(job) or str(job.get("name") or "model"), []).append(job)
+    blocks = [block for model, group in by_model.items()
+              for block in _model_pareto(model, group, threads)]
+    return [Heading("Size, latency and error"), *blocks] if blocks else []
+
+
+def _model_pareto(model: str, jobs: list[dict], threads: list[str]) -> list[Block]:
     key, error_name = _error_metric(jobs)
     latency_threads = "1" if "1" in threads else (threads[0] if threads else None)
-    costs = [("size", "size (MB)", lambda job: _mb(dig(job, "model", "size_bytes")))]
+    costs = [("size", "size (MB, log scale)", True, lambda job: _mb(dig(job, "model", "size_bytes")))]
     if latency_threads:
         plural = "" if latency_threads == "1" else "s"
-        costs.append(("latency", f"latency, {latency_threads} thread{plural}, median (ms)",
+        costs.append(("latency", f"latency, {latency_threads} thread{plural}, median (ms)", False,
                       lambda job: lookup.median_ms(job, latency_threads)))
 
     measured = [job for job in jobs if placeable(dig(job, "validation", key))]
     labels = _labels(measured)
     panels, notes = [], []
-    for short, axis_label, cost_of in costs:
+    for short, axis_label, log_cost, cost_of in costs:
         points = [Point(label, cost_of(job), dig(job, "validation", key),
                         dig(job, "validation", "passed") is not False)
                   for job, label in zip(measured, labels) if placeable(cost_of(job))]
         if len(points) >= 2:
-            panels.append((axis_label, points))
+            panels.append((axis_label, points, log_cost))
             best = " → ".join(p.label for p in front(points))
-            notes.append(Paragraph(best, label=f"Pareto front, {short} vs {error_name}"))
+            notes.append(Paragraph(best, label=f"{model}: Pareto front, {short} vs {error_name}"))
     if not panels:
         return []
-    figure = Figure("pareto", plots.pareto_panels(panels, error_name),
-                    f"Cost vs {error_name} per configuration; ringed points are Pareto-optimal")
-    return [Heading("Size, latency and error"), figure, *notes]
+    figure = Figure(f"pareto_{_file_part(model)}", plots.pareto_panels(panels, error_name, model),
+                    f"{model}: cost vs {error_name} per configuration; ringed points are Pareto-optimal")
+    return [Heading(model, level=3), figure, *notes]
+
+
+def _file_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "model"
 
 
 def _mb(size_bytes: object) -> float | None:

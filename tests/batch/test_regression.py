@@ -102,6 +102,12 @@ def test_statuses(registry, nightly):
     assert broken["error"]["signature"] == "abcd" * 4 and broken["error"]["stage"] == "convert"
     assert broken["last_good_version"] == 1 and broken["failing_since"] is not None
     assert broken["baseline"]["version"] == 1
+    bigger = got["bigger"]
+    assert bigger["current"]["version"] == 2
+    assert bigger["last_good_version"] == 1  # never the regressed version itself
+    assert bigger["recipe_changes"] == {"layout.name": {"a": None, "b": "nchw"},  # seeded with {}
+                                        "quant.name": {"a": None, "b": "none"}}
+    assert bigger["tool_version_changes"] == {}
 
 
 def test_fixed_after_a_failure(registry, nightly):

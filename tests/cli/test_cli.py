@@ -57,6 +57,19 @@ def extra_recipes(tmp_path: Path) -> str:
     return f"hydra.searchpath=[file://{tmp_path / 'extra'}]"
 
 
+# What TensorFlow, absl, LiteRT and the TF converter print on their own in an int8 job.
+NOISE = ("absl::InitializeLog", "port.cc", "XNNPACK delegate", "tf.lite.Interpreter is deprecated",
+         "experimental_preserve_all_tensors", "fully_quantize: 0", "UserWarning")
+
+
+def assert_quiet(proc: subprocess.CompletedProcess, job_log: Path) -> None:
+    """The terminal shows none of the libraries' noise; the job's log keeps it."""
+    for line in NOISE:
+        assert line not in proc.stderr and line not in proc.stdout, line
+    logged = job_log.read_text()
+    assert "fully_quantize: 0" in logged and "absl::InitializeLog" in logged
+
+
 def test_one_recipe_with_command_line_overrides(tmp_path):
     proc = edgebatch("+recipe=tiny_cnn", "validation.n_inputs=2", "benchmark.runs=4",
                      "benchmark.threads=[1]", root=tmp_path)
@@ -117,8 +130,16 @@ def test_smoke_suite_twice_gives_the_same_bytes_and_one_version_each(tmp_path):
     assert sorted(r["recipe"] for r in jobs) == ["multi_signature", "tiny_cnn", "tiny_cnn_nhwc_int8"]
     assert all(r["status"] == "ok" for r in jobs)
     assert (tmp_path / "first" / "summary.html").is_file()
-    assert (tmp_path / "first" / "summary_pareto.png").is_file()
+    assert list((tmp_path / "first").glob("summary_pareto_*.png"))  # one plot per model
     assert "3 jobs: 3 ok, 0 failed" in first.stdout
+    assert "suite 'smoke' of 3 jobs" in first.stderr and "job #1/3:" in first.stderr
+    assert "sweep: 3/3 done, 0 failed" in first.stderr  # not a terminal: plain progress lines
+    summary = json.loads((tmp_path / "first" / "summary.json").read_text())
+    assert (summary["jobs"], summary["ok"], summary["failed"]) == (3, 3, 0)
+    for job in summary["results"]:
+        assert (tmp_path / "first" / job["report"]["html"]).is_file()
+        assert job["artifact"] == f"{job['name']}@1" and job["size_bytes"] > 0
+    assert_quiet(first, job_log=next((tmp_path / "first").glob("*tiny_cnn_nhwc_int8/job.log")))
     quantized = next(r for r in jobs if r["recipe"] == "tiny_cnn_nhwc_int8")
     assert quantized["model"]["transposes"] == 0 and quantized["model"]["int8_weights"] > 0
 
@@ -187,7 +208,7 @@ def test_every_recipe_runs_in_smoke_mode(tmp_path):
                      "registry.enabled=false", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                      root=tmp_path, timeout=3600)
     jobs = {r["recipe"]: r for r in results(tmp_path / "multirun")}
-    recipes = {p.stem for p in (REPO / "recipes" / "recipe").glob("*.yaml")}
+    recipes = {p.stem for p in (REPO / "edgebatch" / "recipes" / "recipe").glob("*.yaml")}
     assert set(jobs) == recipes
     failed = {name: f"{r['stage']}: {r['error']['class']}: {r['error']['message'][:200]}"
               for name, r in jobs.items() if r["status"] != "ok"}
@@ -202,4 +223,10 @@ def test_readme_sweep_gives_four_versions_and_a_plot(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     names = {a.name for a in Registry(tmp_path / "registry").list()}
     assert names == {"resnet18", "resnet18_fp16", "resnet18_drq", "resnet18_int8"}
-    assert (sweep_dir(tmp_path) / "summary_pareto.png").is_file()
+    assert (sweep_dir(tmp_path) / "summary_pareto_resnet18.png").is_file()
+
+
+def test_verbose_flag_sets_runner_verbose(tmp_path):
+    proc = edgebatch("-v", "--cfg", "job", "+recipe=tiny_cnn", root=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "  verbose: true" in proc.stdout

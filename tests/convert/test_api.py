@@ -146,15 +146,3 @@ def test_import_order_guard(first):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "converted" in result.stdout
-
-
-def test_readme_example_resnet18():
-    import torchvision
-
-    torch.manual_seed(0)
-    resnet18 = torchvision.models.resnet18().eval()
-    sample_inputs = (torch.randn(1, 3, 224, 224),)
-    edge_model = edgebatch.convert(resnet18, sample_inputs)
-    torch_out = resnet18(*sample_inputs).detach().numpy()
-    edge_out = edge_model(*sample_inputs)
-    assert np.allclose(torch_out, edge_out, atol=1e-5)

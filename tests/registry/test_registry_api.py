@@ -70,7 +70,8 @@ def test_the_default_index_is_sqlite_in_wal_mode_in_the_root(tmp_path):
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     finally:
         db.close()
-    assert names == {"schema_version", "artifacts", "artifact_metrics", "aliases", "run_records"}
+    assert names == {"schema_version", "artifacts", "artifact_metrics", "aliases", "run_records",
+                     "artifact_tags", "deleted_versions"}
 
 
 def test_putting_the_latest_bytes_again_adds_no_version(registry, put):
@@ -251,8 +252,8 @@ def test_export_copies_atomically(registry, put, tmp_path):
     dir_path = registry.export("resnet18@1", out_dir)
 
     assert file_path.read_bytes() == dir_path.read_bytes() == artifact.path.read_bytes()
-    assert dir_path == out_dir / "resnet18-v1.tflite"
-    assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite", "resnet18-v1.tflite"]
+    assert dir_path == out_dir / "resnet18@1.tflite"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite", "resnet18@1.tflite"]
 
 
 def test_export_refuses_a_corrupt_or_missing_blob(registry, put, tmp_path, tflite_bytes):
@@ -470,15 +471,17 @@ def test_an_index_written_before_database_urls_opens_migrated(tmp_path, tflite_b
                         tool_versions={}).version == 2
     assert schema_version(registry.database) == tables.SCHEMA_VERSION
     assert set(sa.inspect(registry.database.engine).get_table_names()) == {
-        "schema_version", "artifacts", "artifact_metrics", "aliases", "run_records"
+        "schema_version", "artifacts", "artifact_metrics", "aliases", "run_records",
+        "artifact_tags", "deleted_versions",
     }
+    assert registry.describe("resnet18@2", "after the upgrade").description == "after the upgrade"
 
 
 def test_an_index_of_a_newer_schema_is_refused(registry):
     with registry.database.write() as db:
         db.execute(sa.update(tables.schema_version).values(version=99))
     with pytest.raises(RegistryError, match=r"schema version 99, newer than this edgebatch knows"
-                                            r" \(2\): upgrade edgebatch"):
+                                            r" \(3\): upgrade edgebatch"):
         Registry(registry.root, url=registry.url)
 
 

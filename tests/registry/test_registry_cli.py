@@ -60,7 +60,7 @@ def test_list(root, capsys):
     code, out, _ = run(capsys, "--root", root, "list")
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].split() == ["NAME", "VERSION", "SIZE", "SHA256", "CREATED", "ALIASES"]
+    assert lines[0].split() == ["NAME", "VERSION", "SIZE", "SHA256", "CREATED", "ALIASES", "TAGS"]
     rows = [line.split()[:2] for line in lines[1:]]
     assert rows == [["resnet18", "1"], ["resnet18", "2"], ["vit_b_16", "1"]]
 
@@ -136,6 +136,88 @@ def test_export(root, registry, tmp_path, capsys):
     assert target.read_bytes() == registry.get("resnet18@2").path.read_bytes()
 
 
+def test_export_into_a_directory_writes_name_at_version(root, registry, tmp_path, capsys):
+    code, out, _ = run(capsys, "--root", root, "export", "resnet18@1", f"{tmp_path}/models/")
+    target = tmp_path / "models" / "resnet18@1.tflite"
+    assert code == 0 and out.strip() == str(target)
+    assert target.read_bytes() == registry.get("resnet18@1").path.read_bytes()
+
+
+def test_tags_and_description_show_in_list_and_show(root, capsys):
+    assert run(capsys, "--root", root, "tag", "resnet18@1", "candidate", "ticket-7") == (
+        0, "resnet18@1 tags: candidate, ticket-7\n", "")
+    assert run(capsys, "--root", root, "tag", "resnet18@1", "ticket-7", "--remove")[1] == (
+        "resnet18@1 tags: candidate\n")
+    assert run(capsys, "--root", root, "describe", "resnet18", "drq, for the demo")[1] == (
+        "resnet18@2: drq, for the demo\n")
+    listed = run(capsys, "--root", root, "list")[1].splitlines()
+    assert listed[0].split()[-1] == "TAGS" and listed[1].endswith("candidate")
+    shown = run(capsys, "--root", root, "show", "resnet18@2")[1]
+    assert "description  drq, for the demo" in shown
+    assert json.loads(run(capsys, "--root", root, "show", "resnet18@1", "--json")[1])["tags"] == [
+        "candidate"]
+
+
+def test_unalias(root, capsys):
+    run(capsys, "--root", root, "alias", "resnet18@1", "baseline")
+    assert run(capsys, "--root", root, "unalias", "resnet18", "baseline") == (
+        0, "removed resnet18@baseline (was resnet18@1)\n", "")
+    code, out, err = run(capsys, "--root", root, "unalias", "resnet18", "baseline")
+    assert code == 2 and out == ""
+    assert_one_error_line(err, "resnet18 has no alias 'baseline'")
+
+
+def test_delete_refuses_an_aliased_version_without_force(root, registry, put, capsys):
+    run(capsys, "--root", root, "alias", "resnet18@2", "production")
+    code, out, err = run(capsys, "--root", root, "delete", "resnet18@2")
+    assert code == 2 and out == ""
+    assert_one_error_line(err, "resnet18@2 has alias(es) production")
+    assert registry.get("resnet18@production").version == 2
+
+    assert run(capsys, "--root", root, "delete", "resnet18@production", "--force") == (
+        0, "deleted resnet18@2 and its alias(es) production; "
+           "edgebatch-registry gc frees unreferenced blobs\n", "")
+    code, _, err = run(capsys, "--root", root, "show", "resnet18@2")
+    assert code == 2
+    assert_one_error_line(err, "resnet18@2 was deleted")
+    assert registry.get("resnet18").version == 1
+    assert put("resnet18", "four").version == 3  # a deleted number is never reused
+    assert run(capsys, "--root", root, "gc")[1].startswith("removed 1 unreferenced blob(s)")
+
+
+def test_runs(root, registry, capsys):
+    for run_id, status, finished in [("a", "ok", "2026-01-01T00:00:00Z"),
+                                     ("b", "failed", "2026-01-02T00:00:00Z")]:
+        registry.record_run(
+            run_id, "resnet18", status=status, stage=None if status == "ok" else "convert",
+            error_class=None if status == "ok" else "ConversionError", error_signature=None,
+            error_message=None, artifact_version=2 if status == "ok" else None,
+            started_at=None, finished_at=finished, config={})
+    code, out, _ = run(capsys, "--root", root, "runs", "resnet18")
+    lines = [line.split() for line in out.splitlines()]
+    assert code == 0 and lines[0] == ["FINISHED", "NAME", "STATUS", "ARTIFACT", "ERROR"]
+    assert lines[1] == ["2026-01-02T00:00:00Z", "resnet18", "failed", "at", "convert", "-",
+                        "ConversionError"]
+    assert lines[2] == ["2026-01-01T00:00:00Z", "resnet18", "ok", "resnet18@2"]
+    assert len(json.loads(run(capsys, "--root", root, "runs", "--json", "--limit", "1")[1])) == 1
+
+
+def test_sizes_are_in_megabytes_of_a_million_bytes(registry, put, cli_env, capsys):
+    put("big", "x" * 2_500_000)
+    listed = run(capsys, "--root", str(registry.root), "list")[1]
+    assert " 2.50 MB " in listed
+
+
+def test_a_closed_pipe_ends_the_command_quietly(root):
+    script = Path(sys.executable).with_name("edgebatch-registry")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "edgebatch.registry.cli"]
+    process = subprocess.Popen([*command, "--root", root, "show", "resnet18"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the command prints
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and err == b""
+
+
 def test_show_and_export_refuse_a_corrupt_blob(root, registry, tmp_path, tflite_bytes, capsys):
     registry.get("resnet18@2").path.write_bytes(tflite_bytes("tampered"))
     message = "blob for resnet18@2 is corrupt: sha256 "
@@ -148,7 +230,7 @@ def test_show_and_export_refuse_a_corrupt_blob(root, registry, tmp_path, tflite_
     code, out, err = run(capsys, "--root", root, "export", "resnet18@2", str(tmp_path))
     assert code == 1 and out == ""
     assert_one_error_line(err, message)
-    assert not (tmp_path / "resnet18-v2.tflite").exists()
+    assert not (tmp_path / "resnet18@2.tflite").exists()
     assert run(capsys, "--root", root, "show", "resnet18@1")[0] == 0
 
 

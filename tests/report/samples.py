@@ -102,8 +102,8 @@ def comparisons() -> list[dict]:
                       "relative": 0.0, "threshold": 0.05, "regressed": False}],
           "error": None, "last_good_version": 4, "failing_since": None}
     regressed = {"name": "resnet18", "status": "regressed",
-                 "baseline": {"version": 7, "latency_1t_ms": 21.4}, "current": {"version": 8, "latency_1t_ms": 27.9},
-                 "checks": [{"metric": "latency_1t_ms", "baseline": 21.4, "current": 27.9, "delta": 6.5,
+                 "baseline": {"version": 7, "latency_ms_1t": 21.4}, "current": {"version": 8, "latency_ms_1t": 27.9},
+                 "checks": [{"metric": "latency_ms_1t", "baseline": 21.4, "current": 27.9, "delta": 6.5,
                              "relative": 0.3037, "threshold": 0.10, "regressed": True},
                             {"metric": "transposes", "baseline": 1, "current": 1, "delta": 0,
                              "relative": 0.0, "threshold": 0, "regressed": False}],

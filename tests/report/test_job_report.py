@@ -62,7 +62,7 @@ def test_error_message_html_is_escaped(tmp_path):
     html, md = paths["html"].read_text(), paths["markdown"].read_text()
 
     assert "<script" not in html and "<img src=x>" not in html
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x&gt;" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;img src=x&gt;" in html  # jinja2's escaping
     assert "<script>" in md.split("```")[1]  # literal inside a fenced block, never raw HTML
     assert_self_contained(html)
 
@@ -121,3 +121,22 @@ def test_flex_and_unfolded_constants_are_flagged(tmp_path):
     assert "needs the Flex delegate" in md
     assert "(not folded):** SHAPE, CAST" in md
     assert "| GATHER_ND | 3 |" in md and "| CUSTOM:FlexErf | 2 |" in md
+
+
+def test_signatures_host_and_file_links(tmp_path):
+    result = ok_result()
+    result["model"]["signature_io"] = {"serving_default": {
+        "inputs": [{"name": "args_0", "shape": [-1, 3, 224, 224], "dtype": "float32"}],
+        "outputs": [{"name": "output_0", "shape": [-1, 1000], "dtype": "float32"}]}}
+    result["benchmark"]["host"] = {"cpu": "Intel(R) Xeon(R) CPU @ 2.20GHz", "logical_cores": 2,
+                                   "physical_cores": 1, "machine": "x86_64", "system": "Linux 6.1"}
+    (tmp_path / "result.json").write_text("{}")
+    (tmp_path / "job.log").write_text("")
+    md = write_job_report(result, tmp_path)["markdown"].read_text()
+
+    assert "### serving_default" in md
+    assert "| inputs | args_0 | \\[?, 3, 224, 224\\] | float32 |" in md  # -1: a dynamic dimension
+    assert "| outputs | output_0 | \\[?, 1000\\] | float32 |" in md
+    assert ("**Measured on:** Intel(R) Xeon(R) CPU @ 2.20GHz, 1 physical / 2 logical cores, "
+            "x86_64, Linux 6.1") in md
+    assert "**Files:** [result.json](<result.json>) · [job.log](<job.log>)" in md

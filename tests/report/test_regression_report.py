@@ -20,7 +20,7 @@ def test_report_table_lists_regressions_first(tmp_path):
     table = md.split("## Models")[1].split("## Details")[0]
     names = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")][2:]
     assert names == ["resnet18", "vit_b_16", "convtasnet", "mobilenet_v2"]
-    assert "| resnet18 | regressed | 7 | 8 | latency_1t_ms +30.4% |" in table
+    assert "| resnet18 | regressed | 7 | 8 | latency_ms_1t 21.400 ms → 27.900 ms (+30.4%) |" in table
     assert "2 of 4 models regressed or failed" in md
 
 
@@ -38,8 +38,9 @@ def test_checks_table_for_regressed_model(tmp_path):
     md = write_regression_report(comparisons(), tmp_path)["markdown"].read_text()
 
     details = md.split("### resnet18: regressed")[1].split("###")[0]
-    assert "| latency_1t_ms | 21.4 | 27.9 | 6.5 | +30.4% | 0.1 | yes |" in details
-    assert "| transposes | 1 | 1 | 0 | +0.0% | 0 | no |" in details
+    # numbers with units, thresholds in the metric's terms
+    assert "| latency_ms_1t | 21.400 ms | 27.900 ms | +6.500 ms | +30.4% | +10% | yes |" in details
+    assert "| transposes | 1 | 1 | +0 | +0.0% | +0 | no |" in details
 
 
 def test_html_escapes_error_and_is_self_contained(tmp_path):
@@ -56,3 +57,22 @@ def test_all_ok_and_malformed_comparisons(tmp_path):
     broken = [{}, {"name": "x", "status": "failed", "error": "boom", "checks": None, "baseline": 3},
               {"name": "y", "status": "regressed", "checks": [None, {"metric": "size"}]}]
     assert write_regression_report(broken, tmp_path / "broken")["html"].exists()
+
+
+def test_links_to_both_runs_reports_and_diffs_recipe_and_tools(tmp_path):
+    runs = {side: tmp_path / side / "report.html" for side in ("baseline", "current")}
+    for path in runs.values():
+        path.parent.mkdir()
+        path.write_text("<html></html>")
+    (regressed, *_) = [c for c in comparisons() if c["status"] == "regressed"]
+    regressed["baseline"]["report"], regressed["current"]["report"] = map(str, runs.values())
+    regressed["recipe_changes"] = {"quant.name": {"a": "none", "b": "drq"}}
+    regressed["tool_version_changes"] = {}
+    paths = write_regression_report([regressed], tmp_path / "sweep")
+    md, html = paths["markdown"].read_text(), paths["html"].read_text()
+
+    assert "**Reports:** [baseline (version 7)](<../baseline/report.html>) · " \
+           "[current (version 8)](<../current/report.html>)" in md
+    assert '<td class="num"><a href="../baseline/report.html">7</a></td>' in html
+    assert "| quant.name | none | drq |" in md
+    assert "**Tool versions vs baseline:** no changes" in md

@@ -11,15 +11,15 @@ from tests.report.selfcontained import assert_self_contained
 def test_sweep_writes_table_plot_and_failures(tmp_path):
     paths = write_sweep_report(sweep_results(), tmp_path)
 
-    assert set(paths) == {"markdown", "html", "pareto_plot"}
-    assert paths["pareto_plot"].read_bytes().startswith(b"\x89PNG")
+    assert set(paths) == {"markdown", "html", "pareto_resnet18_plot"}  # one plot per model
+    assert paths["pareto_resnet18_plot"].read_bytes().startswith(b"\x89PNG")
     md = paths["markdown"].read_text()
     assert "5 jobs: 1 failed, 4 ok" in md
     assert ("| job | quant | layout | status | size MB | rel. error | cosine | latency 1t ms | "
             "latency 2t ms | transposes | artifact |") in md
     assert "| resnet18_nhwc_int8 | int8 | nhwc | ok | 11.84 | 0.018 | 0.997120 | 9.700 | 5.432 | 1 |" in md
     assert "| resnet18_pt2e_dynamic | drq | nchw | failed (convert) |" in md
-    assert "](summary_pareto.png)" in md
+    assert "](summary_pareto_resnet18.png)" in md
     # Failures listed with stage, class and signature
     failures = md.split("## Failures")[1]
     assert "| resnet18_pt2e_dynamic | drq | convert | UnsupportedOpError |" in failures
@@ -30,8 +30,18 @@ def test_sweep_pareto_front_is_named(tmp_path):
     md = write_sweep_report(sweep_results(), tmp_path)["markdown"].read_text()
 
     # size: drq (11.78 MB) beats int8 (11.84 MB, more error); fp16 and none trade size for error
-    assert "**Pareto front, size vs relative error:** drq → fp16 → none" in md
-    assert "**Pareto front, latency vs relative error:** int8 → drq → fp16 → none" in md
+    assert "**resnet18: Pareto front, size vs relative error:** drq → fp16 → none" in md
+    assert "**resnet18: Pareto front, latency vs relative error:** int8 → drq → fp16 → none" in md
+
+
+def test_one_pareto_plot_per_model(tmp_path):
+    jobs = [*sweep_results(), ok_result("vit_fp16", quant="fp16"), ok_result("vit", quant="none")]
+    for job in jobs[-2:]:
+        job["config"]["model"]["name"] = "vit_b_16"
+    paths = write_sweep_report(jobs, tmp_path)
+    assert {"pareto_resnet18_plot", "pareto_vit_b_16_plot"} <= set(paths)
+    md = paths["markdown"].read_text()
+    assert "**vit_b_16: Pareto front, size vs relative error:**" in md
 
 
 def test_sweep_html_is_self_contained(tmp_path):
