@@ -58,6 +58,8 @@ KEEP_WHOLE = [
     aten.linalg_vector_norm.default,
     aten.addmm.default,
     aten.baddbmm.default,
+    aten.lstm.input,  # → TFLite's sequence LSTM kernel (recurrent.py), not 1 cell per step
+    aten.gru.input,  # → one WHILE loop
 ]
 
 

@@ -8,6 +8,7 @@ from edgebatch._convert.lowerings import (  # noqa: F401
     indexing,
     linalg,
     misc,
+    recurrent,
     normalization,
     pooling,
     quantized,
