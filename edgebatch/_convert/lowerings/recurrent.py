@@ -147,7 +147,6 @@ def aten_lstm(ctx, input, hx, params, has_biases, num_layers, dropout, train, bi
               batch_first):
     # dropout applies only while training; the reliability check rejects training-mode graphs
     h0, c0 = hx
-    fresh = _fresh_state_anchor(input, batch_first)
     weights = _grouped(params, has_biases, num_layers, bidirectional)
     directions = 2 if bidirectional else 1
     needs_cell_state = 2 in ctx.used_outputs
@@ -158,8 +157,10 @@ def aten_lstm(ctx, input, hx, params, has_biases, num_layers, dropout, train, bi
         bias = None if b_ih is None else b_ih + b_hh
         if needs_cell_state or w_hr is not None:
             return _lstm_loop(x, h0[index], c0[index], w_ih, w_hh, bias, w_hr, batch_first)
-        # h with +, c with −: the same op on both would be merged into one tensor,
-        # and the kernel needs two distinct state tensors
+        # Every kernel needs state tensors of its own: the anchor comes from this
+        # kernel's input (unlike equal constants, it is not merged with another layer's),
+        # h adds it and c subtracts it (the same op twice would be merged into one tensor).
+        fresh = _fresh_state_anchor(x, batch_first)
         return _lstm_kernel(
             x, h0[index] + fresh, c0[index] - fresh, w_ih, w_hh, bias, batch_first
         )
