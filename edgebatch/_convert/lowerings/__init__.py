@@ -15,6 +15,7 @@ from edgebatch._convert.lowerings import (  # noqa: F401
     reduction,
     resize,
     shape,
+    spectral,
     symbolic,
 )
 from edgebatch._convert.lowerings.registry import lookup, lower
