@@ -1,8 +1,9 @@
-"""Real-input FFTs (what torch.stft and torchaudio's spectrograms export to).
+"""Real-input FFTs and their inverses (torch.stft / istft, torch.fft.rfft / irfft).
 
 Complex values are carried as real tensors with a trailing (real, imag) dim: the
 real_spectra pass moves every reader of an FFT's complex result onto its
-`view_as_real`, so `_fft_r2c` emits that real view and `view_as_real` is the identity.
+`view_as_real`, so `_fft_r2c` emits that real view, `_fft_c2r` reads one, and
+`view_as_real` / `view_as_complex` are the identity.
 A power-of-two length runs as TFLite's RFFT2D; any other (torchaudio's default n_fft
 is 400) as one matmul against a constant DFT basis.
 """
@@ -68,6 +69,43 @@ def aten_fft_r2c(ctx, self, dim, normalization, onesided):
         y = y * scale
     # the complex result's dims, then (real, imag): move the transformed dim back
     return y if axis == last else tf.experimental.numpy.moveaxis(y, last, axis)
+
+
+def _inverse_dft_matmul(spectrum, n: int):
+    """Real signal of length n from its onesided spectrum [..., bins, 2] (Hermitian
+    symmetry supplies the other half; the imaginary parts of DC and Nyquist drop out, as
+    in torch): one matmul against a [2*bins, n] basis."""
+    bins = spectrum.shape[-2]
+    k = np.arange(bins)
+    weight = np.where((k == 0) | ((n % 2 == 0) & (k == n // 2)), 1.0, 2.0)
+    angle = 2.0 * np.pi * ((np.outer(k, np.arange(n)) % n) / n)
+    basis = np.stack([weight[:, None] * np.cos(angle), -weight[:, None] * np.sin(angle)], axis=1)
+    flat = tf.reshape(spectrum, tf.concat([tf.shape(spectrum)[:-2], [2 * bins]], 0))
+    basis = tf.constant(basis.reshape(2 * bins, n).astype(np.float32))
+    return tf.tensordot(flat, basis, [[tf_rank(flat) - 1], [0]])
+
+
+# _fft_c2r(Tensor self, int[] dim, int normalization, SymInt last_dim_size) -> Tensor
+@lower(aten._fft_c2r.default)
+def aten_fft_c2r(ctx, self, dim, normalization, last_dim_size):
+    # self is the complex input's real view: [..., bins, 2]
+    if len(dim) != 1:
+        raise LoweringError(f"_fft_c2r over {len(dim)} dims: only 1-D inverse FFTs are lowered")
+    complex_rank = tf_rank(self) - 1
+    axis = dim[0] % complex_rank
+    last = complex_rank - 1
+    x = self if axis == last else tf.experimental.numpy.moveaxis(self, axis, last)
+    y = _inverse_dft_matmul(x, last_dim_size)
+    scale = _SCALE[normalization](last_dim_size)
+    if scale != 1.0:
+        y = y * scale
+    return y if axis == last else tf.experimental.numpy.moveaxis(y, last, axis)
+
+
+# view_as_complex(Tensor(a) self) -> Tensor(a)
+@lower(aten.view_as_complex.default)
+def aten_view_as_complex(ctx, self):
+    return self  # the real view is how complex values travel
 
 
 # view_as_real(Tensor(a) self) -> Tensor(a)

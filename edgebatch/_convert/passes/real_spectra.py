@@ -6,7 +6,9 @@ permute / view / slice of the complex tensor → abs or view_as_real. The pass g
 `_fft_r2c` a `view_as_real` and moves what reads the complex value onto that real view:
 
 - permute / view / reshape / slice / select act on the real view, the trailing dim kept;
-- abs becomes the 2-norm over the trailing dim; view_as_real is the real view itself.
+- abs becomes the 2-norm over the trailing dim; view_as_real is the real view itself;
+- an inverse FFT (`_fft_c2r`) reads `view_as_complex` of the real view; any
+  `view_as_complex(x)` has x as its real view.
 
 The lowering of `_fft_r2c` emits the real view directly (so its `view_as_real` lowers to
 the identity). A complex op not listed stays and fails as an unsupported op.
@@ -45,16 +47,19 @@ def _real_form(node: torch.fx.Node, real: torch.fx.Node):
         return target, (real, dim, *args[2:])
     if target is aten.abs.default:
         return aten.linalg_vector_norm.default, (real, 2, [-1])
+    if target is aten._fft_c2r.default:  # reads the view, through a (lowered) view_as_complex
+        return aten.view_as_complex.default, (real,)
     return False
 
 
 def real_spectra(program: torch.export.ExportedProgram) -> PassResult:
     graph = program.graph_module.graph
-    ffts = [n for n in graph.nodes if n.op == "call_function" and n.target is aten._fft_r2c.default]
-    if not ffts:
+    calls = [n for n in graph.nodes if n.op == "call_function"]
+    ffts = [n for n in calls if n.target is aten._fft_r2c.default]
+    real_of = {n: n.args[0] for n in calls if n.target is aten.view_as_complex.default}
+    if not ffts and not real_of:
         return PassResult(False)
     fake_mode = graph_fake_mode(graph)
-    real_of: dict[torch.fx.Node, torch.fx.Node] = {}
     for fft in ffts:
         with graph.inserting_after(fft):
             real = graph.call_function(aten.view_as_real.default, (fft,))
@@ -77,7 +82,9 @@ def real_spectra(program: torch.export.ExportedProgram) -> PassResult:
                 replacement = graph.call_function(target, args)
             replacement.meta.update(copy_meta(node))
             replacement.meta["val"] = fake_value(fake_mode, target, args)
-        if _is_complex(node):
+        if node.target is aten._fft_c2r.default:
+            node.replace_input_with(node.args[0], replacement)
+        elif _is_complex(node):
             real_of[node] = replacement
         else:
             node.replace_all_uses_with(replacement)
