@@ -49,6 +49,12 @@ def test_lstm_is_one_sequence_kernel_per_layer_and_direction(layers, bidirection
     assert _total(ops) <= kernels * 6 + (kernels - layers) * 2 + layers + 1, ops
 
 
+def test_lstm_without_biases_is_a_sequence_kernel():
+    lstm = torch.nn.LSTM(6, 10, bias=False)
+    ops = op_counts(assert_converts(SequenceAndHidden(lstm), (torch.randn(7, 2, 6),)))
+    assert ops["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 1
+
+
 def test_lstm_with_initial_states_runs_the_same_twice():
     lstm = torch.nn.LSTM(5, 8, num_layers=2, batch_first=True)
 

@@ -8,7 +8,7 @@ The kernel returns only the output sequence, so h_n is read off it; its final ce
 is lost, and a layer whose c_n the graph reads (or one with a projection) runs as a WHILE
 loop instead. A GRU has no TFLite kernel: it always runs as a WHILE loop.
 
-Both forms compute every step's input projection outside the loop, as one matmul.
+The loop form computes every step's input projection before the loop, as one matmul.
 """
 
 from __future__ import annotations
@@ -109,9 +109,10 @@ def _lstm_kernel(x, h0, c0, w_ih, w_hh, bias, batch_first):
 
 
 def _run_layers(x, num_layers, bidirectional, batch_first, run_direction):
-    """Stack layers and directions the way torch does; run_direction(x, layer, direction,
-    reverse) → (sequence, *finals). Returns the last layer's output and the finals stacked
-    in torch's [layer * directions + direction] order."""
+    """Stack layers and directions the way torch does; run_direction(x, layer, direction)
+    → (sequence, *finals) gets the backward direction's input reversed in time. Returns the
+    last layer's output and the finals stacked in torch's [layer * directions + direction]
+    order."""
     axis = _time_axis(batch_first)
     finals = []
     for layer in range(num_layers):
