@@ -19,6 +19,8 @@ from edgebatch._imports import tensorflow
 from edgebatch._convert.lowerings.registry import lower
 
 tf = tensorflow()
+from tensorflow.compiler.tf2xla.python import xla  # noqa: E402  (after torch, see _imports)
+
 aten = torch.ops.aten
 
 # TF's converter recognises keras' LSTM by this name prefix (prepare_composite_functions).
@@ -41,9 +43,23 @@ def _input_projection(x, w_ih, b):
 
 def _scan(step, projected, h0, extra_state=()):
     """Run `step(projected_t, state) -> state` over time-major `projected`: the h sequence
-    and the final state. tf.scan becomes one TFLite WHILE op whatever the length."""
-    states = tf.scan(lambda state, p: step(p, state), projected, initializer=(h0, *extra_state))
-    return states[0], [s[-1] for s in states]
+    and the final state, as one TFLite WHILE op whatever the length.
+
+    Each step writes its h into a preallocated output with DYNAMIC_UPDATE_SLICE; tf.scan's
+    TensorArray would become concatenations that copy the whole output at every step.
+    """
+    steps = tf.shape(projected)[0]
+    sequence = tf.zeros(tf.concat([[steps], tf.shape(h0)], 0), h0.dtype)
+
+    def body(t, sequence, *state):
+        state = step(projected[t], state)
+        sequence = xla.dynamic_update_slice(sequence, state[0][None], tf.stack([t, 0, 0]))
+        return (t + 1, sequence, *state)
+
+    _, sequence, *final = tf.while_loop(
+        lambda t, *_: t < steps, body, (tf.constant(0), sequence, h0, *extra_state)
+    )
+    return sequence, final
 
 
 def _lstm_loop(x, h0, c0, w_ih, w_hh, bias, w_hr, batch_first):
