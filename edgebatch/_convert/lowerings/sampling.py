@@ -2,8 +2,8 @@
 
 The input is read channels-last and flattened to rows [N*H*W, C], so each sampled
 corner is one GATHER of whole channel vectors; bilinear adds the four corners with
-their weights. Corners outside the image count as zeros ("zeros" padding: weight
-times an in-bounds mask) or the coordinates are clamped first ("border").
+their weights. Corners outside the image count as zeros ("zeros" padding: their weight
+is 0) or the coordinates are clamped first ("border").
 """
 
 from __future__ import annotations
@@ -30,17 +30,26 @@ def _pixel_coordinates(normalized, size: int, align_corners: bool):
     return ((normalized + 1.0) * size - 1.0) / 2.0
 
 
-def _gather_corner(rows, batch_offset, y, x, height: int, width: int, zero_outside: bool):
-    """Channel vectors at integer (y, x) [N, Ho, Wo] → [N, Ho, Wo, C], and the in-bounds
-    mask [N, Ho, Wo, 1] (None when out-of-bounds corners cannot occur or do not matter)."""
-    inside = None
-    if zero_outside:
-        inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
-        inside = tf.expand_dims(tf.cast(inside, rows.dtype), -1)
-    xi = tf.cast(tf.clip_by_value(x, 0, width - 1), tf.int32)
-    yi = tf.cast(tf.clip_by_value(y, 0, height - 1), tf.int32)
-    values = tf.gather(rows, batch_offset + yi * width + xi)
-    return values, inside
+def _neighbours(coordinate, size: int, zero_outside: bool, nearest: bool):
+    """Along one axis: [(int32 index, weight)] for the sampled neighbours (two for bilinear,
+    one for nearest). With zeros padding a neighbour outside the image gets weight 0 (its
+    index is clamped so the gather stays in bounds); the masks are computed once per axis,
+    not once per corner."""
+    if nearest:
+        # torch rounds half to even (nearbyint), as tf.round does
+        terms = [(tf.round(coordinate), None)]
+    else:
+        low = tf.floor(coordinate)
+        frac = coordinate - low
+        terms = [(low, 1.0 - frac), (low + 1.0, frac)]
+    neighbours = []
+    for position, weight in terms:
+        if zero_outside:
+            inside = tf.cast((position >= 0) & (position <= size - 1), coordinate.dtype)
+            weight = inside if weight is None else weight * inside
+        index = tf.cast(tf.clip_by_value(position, 0, size - 1), tf.int32)
+        neighbours.append((index, weight))
+    return neighbours
 
 
 # grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode,
@@ -64,21 +73,13 @@ def aten_grid_sampler_2d(ctx, input, grid, interpolation_mode, padding_mode, ali
         x = tf.clip_by_value(x, 0.0, width - 1.0)
         y = tf.clip_by_value(y, 0.0, height - 1.0)
     zero_outside = padding_mode == _ZEROS
-
-    if interpolation_mode == _NEAREST:
-        # torch rounds half to even (nearbyint), as tf.round does
-        out, inside = _gather_corner(rows, batch_offset, tf.round(y), tf.round(x), height, width,
-                                     zero_outside)
-        out = out if inside is None else out * inside
-    else:
-        x0, y0 = tf.floor(x), tf.floor(y)
-        wx1, wy1 = tf.expand_dims(x - x0, -1), tf.expand_dims(y - y0, -1)
-        wx0, wy0 = 1.0 - wx1, 1.0 - wy1
-        out = 0.0
-        for cy, wy in ((y0, wy0), (y0 + 1.0, wy1)):
-            for cx, wx in ((x0, wx0), (x0 + 1.0, wx1)):
-                values, inside = _gather_corner(rows, batch_offset, cy, cx, height, width,
-                                                zero_outside)
-                weight = wy * wx if inside is None else wy * wx * inside
-                out = out + values * weight
+    nearest = interpolation_mode == _NEAREST
+    out = None
+    for yi, wy in _neighbours(y, height, zero_outside, nearest):
+        for xi, wx in _neighbours(x, width, zero_outside, nearest):
+            values = tf.gather(rows, batch_offset + yi * width + xi)
+            weight = wx if wy is None else (wy if wx is None else wy * wx)
+            if weight is not None:  # None: nearest with border padding, every sample counts
+                values = values * tf.expand_dims(weight, -1)
+            out = values if out is None else out + values
     return tf.transpose(out, [0, 3, 1, 2])
