@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from edgebatch._convert.ir.recurrent_shapes import shape_only_recurrent_ops
 from edgebatch.errors import ExportError, first_line
 
 aten = torch.ops.aten
@@ -58,6 +59,8 @@ KEEP_WHOLE = [
     aten.linalg_vector_norm.default,
     aten.addmm.default,
     aten.baddbmm.default,
+    aten.lstm.input,  # → TFLite's sequence LSTM kernel (recurrent.py), not 1 cell per step
+    aten.gru.input,  # → one WHILE loop
 ]
 
 
@@ -93,9 +96,11 @@ def export_module(
     failures: list[tuple[str, BaseException]] = []
     for strict in modes:
         try:
-            program = torch.export.export(
-                module, tuple(args), kwargs or {}, dynamic_shapes=dynamic_shapes, strict=strict
-            )
+            with shape_only_recurrent_ops():
+                program = torch.export.export(
+                    module, tuple(args), kwargs or {}, dynamic_shapes=dynamic_shapes,
+                    strict=strict,
+                )
             break
         except Exception as exc:  # torch.export raises many unrelated types
             failures.append(("strict" if strict else "non-strict", exc))
@@ -108,6 +113,7 @@ def export_module(
             "or wrap the model so the untraceable part stays outside.\n" + detail
         ) from failures[-1][1]
     try:
-        return program.run_decompositions(decomposition_table())
+        with shape_only_recurrent_ops():
+            return program.run_decompositions(decomposition_table())
     except Exception as exc:
         raise ExportError(f"decomposing the exported graph failed: {_reason(exc)}") from exc

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from edgebatch._convert.buffer_layout import canonical_buffer_layout
+from edgebatch._convert.sequence_lstm_clip import without_lstm_cell_clip
 from edgebatch._imports import tensorflow
 from edgebatch.errors import ConversionError
 
@@ -51,4 +52,4 @@ def convert_functions(functions: list, trackable, flags: dict | None = None) -> 
             + "\nIf an op above is not a TFLite built-in, file the ATen op it came from; "
             "SELECT_TF_OPS (Flex) can be enabled through _ai_edge_converter_flags."
         ) from exc
-    return canonical_buffer_layout(flatbuffer)
+    return canonical_buffer_layout(without_lstm_cell_clip(flatbuffer))

@@ -11,12 +11,7 @@ from edgebatch._convert.lowerings import lookup
 from edgebatch._convert.lowerings.registry import op_name
 
 # Core overloads allowed to have neither, each with the reason.
-ALLOWED_WITHOUT_LOWERING = {
-    # lowered by the STFT/grid work (issue 10b)
-    "aten._fft_r2c.default",
-    "aten._fft_c2r.default",
-    "aten.grid_sampler_2d.default",
-}
+ALLOWED_WITHOUT_LOWERING: set[str] = set()
 
 
 def _inference_core_overloads() -> list:

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch._guards import detect_fake_mode
 
+from edgebatch._convert.ir import recurrent_shapes
+
 aten = torch.ops.aten
 
 # ops that only reinterpret a tensor's shape
@@ -112,6 +114,8 @@ def fake_value(fake_mode, target, args, kwargs=None):
         return a[0][a[1]]
     if target is aten.view.default:  # physical tensors may be non-contiguous in torch's eyes
         target = aten.reshape.default
+    if target in recurrent_shapes.SHAPE_KERNELS:
+        return recurrent_shapes.recurrent_fake_value(fake_mode, target, a, k)
     with fake_mode, torch.no_grad():
         return target(*a, **k)
 

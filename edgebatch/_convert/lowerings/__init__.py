@@ -11,9 +11,12 @@ from edgebatch._convert.lowerings import (  # noqa: F401
     normalization,
     pooling,
     quantized,
+    recurrent,
     reduction,
     resize,
+    sampling,
     shape,
+    spectral,
     stochastic,
     symbolic,
 )

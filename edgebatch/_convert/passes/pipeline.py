@@ -1,9 +1,10 @@
 """The passes the converter runs, in order.
 
-1. canonicalize: put back whole ops torch.export took apart (instance norm)
-2. channel_permutation: fold channel shuffles into the weights around them
-3. layout: decide once which tensors live channels-last; emit `edgebatch::*_cl` ops
-4. cleanup: drop the identity reshapes/permutes and chains of them the others left
+1. real_spectra: carry FFTs' complex results as real (re, im) tensors
+2. canonicalize: put back whole ops torch.export took apart (instance norm)
+3. channel_permutation: fold channel shuffles into the weights around them
+4. layout: decide once which tensors live channels-last; emit `edgebatch::*_cl` ops
+5. cleanup: drop the identity reshapes/permutes and chains of them the others left
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from edgebatch._convert.passes.channel_permutation import fold_channel_permutati
 from edgebatch._convert.passes.cleanup import cleanup
 from edgebatch._convert.passes.layout import optimize_layout
 from edgebatch._convert.passes.manager import GraphPass, PassRecord, run_passes
+from edgebatch._convert.passes.real_spectra import real_spectra
 
 
 def in_torch_layout(program: torch.export.ExportedProgram) -> str | None:
@@ -28,6 +30,7 @@ def in_torch_layout(program: torch.export.ExportedProgram) -> str | None:
 
 
 PIPELINE: tuple[GraphPass, ...] = (
+    GraphPass("real_spectra", real_spectra),
     GraphPass("canonicalize", canonicalize),
     GraphPass("channel_permutation", fold_channel_permutations, precondition=in_torch_layout),
     GraphPass("layout", optimize_layout, precondition=in_torch_layout),
