@@ -11,6 +11,7 @@ import torch
 import torchaudio
 
 import edgebatch
+from edgebatch.errors import UnsupportedOpError
 from tests.convert.checks import op_counts
 from tests.convert.fn_module import Fn
 
@@ -79,3 +80,14 @@ def test_fft_over_a_middle_dim_and_its_inverses():
 ], ids=["Spectrogram", "MelSpectrogram", "MFCC"])
 def test_torchaudio_features(transform):
     assert_matches_at_scale(transform, (torch.randn(1, 8000),))
+
+
+class ComplexProduct(torch.nn.Module):
+    def forward(self, x, y):
+        return torch.fft.irfft(torch.fft.rfft(x) * torch.fft.rfft(y), n=x.shape[-1])
+
+
+def test_other_ops_on_complex_values_are_refused_not_computed_on_the_real_view():
+    x, y = torch.randn(1, 16), torch.randn(1, 16)
+    with pytest.raises(UnsupportedOpError, match="aten.mul.Tensor on complex input"):
+        edgebatch.convert(ComplexProduct(), (x, y))

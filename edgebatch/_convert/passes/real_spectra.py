@@ -11,15 +11,20 @@ permute / view / slice of the complex tensor → abs or view_as_real. The pass g
   `view_as_complex(x)` has x as its real view.
 
 The lowering of `_fft_r2c` emits the real view directly (so its `view_as_real` lowers to
-the identity). A complex op not listed stays and fails as an unsupported op.
+the identity). Any other op reading a complex value fails as an unsupported op.
 """
 
 from __future__ import annotations
 
+import operator
+
 import torch
 
 from edgebatch._convert.ir.nodes import copy_meta, fake_value, graph_fake_mode, norm_dim, rank
+from edgebatch._convert.lowerings.registry import op_name
 from edgebatch._convert.passes.manager import PassResult
+from edgebatch._convert.source import user_source_line
+from edgebatch.errors import UnsupportedOpError
 
 aten = torch.ops.aten
 
@@ -90,4 +95,20 @@ def real_spectra(program: torch.export.ExportedProgram) -> PassResult:
             node.replace_all_uses_with(replacement)
         moved += 1
     graph.eliminate_dead_code()
+    _refuse_other_complex_ops(graph)
     return PassResult(True, {"ffts": len(ffts), "complex_ops_moved": moved})
+
+
+# What may still read a complex value after the rewrite: each lowers it as its real view.
+_READS_COMPLEX = (aten.view_as_real.default, aten._fft_c2r.default)
+
+
+def _refuse_other_complex_ops(graph: torch.fx.Graph) -> None:
+    """An op left reading a complex value would compute on its (real, imag) view as if it
+    were real numbers: refuse it instead of converting it wrongly."""
+    for node in graph.nodes:
+        if node.op == "call_function" and node.target not in _READS_COMPLEX \
+                and node.target is not operator.getitem \
+                and any(_is_complex(arg) for arg in node.all_input_nodes):
+            raise UnsupportedOpError(f"{op_name(node.target)} on complex input",
+                                     user_source_line(node), node.name)
