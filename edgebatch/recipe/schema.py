@@ -42,6 +42,14 @@ class Preset(Enum):
     weight_only_int8 = "weight_only_int8"  # int8 weights dequantized at load
 
 
+class HybridKernels(Enum):
+    """Dynamic-range modes (drq, PT2E dynamic): which ops keep their hybrid kernel."""
+
+    auto = "auto"  # where XNNPACK runs it faster than float (edgebatch.quantize.hybrid_kernels)
+    all = "all"  # every op (the form before the measured choice)
+    none = "none"  # none: int8 weights + DEQUANTIZE, float kernels
+
+
 class Isolation(Enum):
     process = "process"  # each job in a fresh child process, under runner's limits
     inline = "inline"  # in the launcher's process: for debugging, no limits
@@ -138,6 +146,7 @@ class QuantSchema:
     preset: Optional[Preset] = None  # kind=preset only
     pt2e: Pt2eConfig = field(default_factory=Pt2eConfig)
     int8_io: bool = False  # preset int8: int8 inputs/outputs instead of float
+    hybrid_kernels: HybridKernels = HybridKernels.auto
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     # Tolerance of the end-to-end check (float PyTorch vs quantized TFLite); replaces
     # `validation`'s tolerance when the model is quantized.
