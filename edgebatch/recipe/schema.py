@@ -191,6 +191,9 @@ class BenchmarkConfig:
     # Parallel jobs (joblib, submitit on one machine) take turns timing: a file lock under
     # paths.root, so one job's benchmark never runs while another's does.
     exclusive: bool = True
+    # Quantized models: also convert the float model and time both, interleaved; a
+    # quantized model slower than float is a warning in the result and the report.
+    compare_float: bool = True
 
 
 @dataclass

@@ -10,6 +10,7 @@ import yaml
 
 from edgebatch.report import fmt, lookup, plots
 from edgebatch.report.blocks import Block, Code, Document, Fields, Figure, Heading, Paragraph, Table, Tone
+from edgebatch.report.delegate import delegate_section
 from edgebatch.report.lookup import section
 from edgebatch.report.write import write_document
 
@@ -33,7 +34,7 @@ def write_job_report(result: dict, out_dir: Path) -> dict[str, Path]:
 def job_document(result: dict) -> Document:
     doc = Document(title=str(result.get("name") or "unnamed job"), subtitle=_subtitle(result))
     for part in (_status, _diagnosis, _configuration, _validation, _quantization, _model, _op_histogram,
-                 _latency, _conversion, _artifact, _tool_versions, _resolved_config):
+                 _latency, delegate_section, _conversion, _artifact, _tool_versions, _resolved_config):
         doc.add(*part(result))
     return doc
 

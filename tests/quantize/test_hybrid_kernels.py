@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import edgebatch
 from edgebatch.delegate_coverage import delegate_coverage
@@ -15,24 +14,11 @@ from edgebatch.flatbuffer_summary import summarize
 from edgebatch.quantize import presets
 from edgebatch.quantize.hybrid_kernels import hybrid_is_faster
 from edgebatch.quantize.quant_config import QuantConfig
-from edgebatch.quantize.report import classify_ops
+from edgebatch.quantize.report import classify_ops, quantization_report
+from tests.batch.modules import InvertedResidual
 from tests.quantize.helpers import pt2e, seeded_batches
 
 SHAPE = (1, 16, 14, 14)
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.expand = nn.Conv2d(16, 128, 1)
-        self.depthwise = nn.Conv2d(128, 128, 3, padding=1, groups=128)  # 1152 weights
-        self.project = nn.Conv2d(128, 16, 1)
-        self.fc = nn.Linear(16, 64)
-
-    def forward(self, x):
-        y = nn.functional.relu6(self.depthwise(nn.functional.relu6(self.expand(x))))
-        x = self.project(y) + x
-        return self.fc(x.mean((2, 3)))
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +69,10 @@ def test_drq_dequantizes_the_depthwise_weight_and_keeps_xnnpack_whole(block, arg
     assert coverage_before.not_delegated[0].form.startswith("hybrid")
     assert coverage_before.partitions == 2
     assert coverage_after.partitions == 1 and coverage_after.not_delegated == []
+    report = quantization_report(before, [args], float_module=block, mode="drq")
+    assert report.delegate == coverage_before.as_dict()
+    assert "XNNPACK: 2 partition(s); ops left to LiteRT's kernels: 1 DEPTHWISE_CONV_2D" in (
+        report.to_markdown())
 
 
 def test_pt2e_dynamic_and_the_seed_flag_route_choose_the_same_way(block, args):
