@@ -43,6 +43,9 @@ class QuantConfig:
         float activations): "auto" where XNNPACK runs it faster than a float kernel on the
         dequantized weight (edgebatch/quantize/hybrid_kernels.py), "all" (the form before
         that choice existed), "none".
+    float_fallback: `int8` preset / PT2E static: int8 ops that XNNPACK does not run become
+        float ops between DEQUANTIZE and QUANTIZE (edgebatch/quantize/float_fallback.py);
+        False keeps them int8.
     generative_recipe: litert_torch's Generative API recipe; not supported here.
     """
 
@@ -54,6 +57,7 @@ class QuantConfig:
     int8_io: bool = False
     allow_float: bool = True
     hybrid_kernels: str = "auto"
+    float_fallback: bool = True
     generative_recipe: Any = None
 
     def __post_init__(self):
@@ -89,10 +93,10 @@ class QuantConfig:
     @classmethod
     def from_preset(cls, preset: str, *, representative_dataset=None, calibration_data=None,
                     int8_io: bool = False, allow_float: bool = True,
-                    hybrid_kernels: str = "auto") -> "QuantConfig":
+                    hybrid_kernels: str = "auto", float_fallback: bool = True) -> "QuantConfig":
         return cls(preset=preset, representative_dataset=representative_dataset,
                    calibration_data=calibration_data, int8_io=int8_io, allow_float=allow_float,
-                   hybrid_kernels=hybrid_kernels)
+                   hybrid_kernels=hybrid_kernels, float_fallback=float_fallback)
 
     # --- what it is -------------------------------------------------------------------
     @property
@@ -130,7 +134,8 @@ class QuantConfig:
 
     def postprocess(self, flatbuffer: bytes) -> bytes:
         """Rewrite the converted flatbuffer: weight_only_int8 stores its weights as int8
-        here; int8 modes share their all-zero per-channel zero-point vectors."""
+        here; int8 modes run the int8 ops XNNPACK lacks in float and share their all-zero
+        per-channel zero-point vectors."""
         if self.preset == "weight_only_int8":
             from edgebatch.quantize.weight_only import quantize_weights_only
 
@@ -142,6 +147,10 @@ class QuantConfig:
 
             flatbuffer = quantize_calibrated(flatbuffer, self._representative_dataset(),
                                              int8_io=self.int8_io)
+        if self.float_fallback and (self.preset == "int8" or self.pt2e_mode == "static"):
+            from edgebatch.quantize.float_fallback import float_fallback
+
+            flatbuffer, _ = float_fallback(flatbuffer)
         from edgebatch.quantize.flatbuffer import compact
 
         return compact(flatbuffer)  # per-channel zero points written once per length

@@ -1,6 +1,6 @@
-"""Kernel-aware lowering of hybrid ops (edgebatch/quantize/hybrid_kernels.py) and XNNPACK's
-coverage (edgebatch/delegate_coverage.py), on a tiny inverted-residual block whose
-depthwise weight is large enough for dynamic-range quantization."""
+"""Kernel-aware lowering of quantized ops: hybrid ops (edgebatch/quantize/hybrid_kernels.py),
+int8 ops XNNPACK lacks (float_fallback.py), and XNNPACK's coverage
+(edgebatch/delegate_coverage.py), on tiny blocks of mobilenet_v2 / v3."""
 
 from __future__ import annotations
 
@@ -102,3 +102,36 @@ def test_the_table_keeps_a_hybrid_kernel_only_where_it_is_faster_at_every_thread
 def test_hybrid_kernels_must_be_a_known_policy():
     with pytest.raises(ValueError, match="hybrid_kernels must be one of"):
         QuantConfig(preset="drq", hybrid_kernels="fast")
+
+
+class HardswishBlock(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(16, 32, 3, padding=1)
+        self.project = torch.nn.Conv2d(32, 16, 1)
+
+    def forward(self, x):
+        return self.project(torch.nn.functional.hardswish(self.conv(x)))
+
+
+@pytest.mark.parametrize("mode", ["int8", "pt2e_static"])
+def test_int8_ops_xnnpack_does_not_run_fall_back_to_float_between_quantize_ops(mode):
+    torch.manual_seed(0)
+    block = HardswishBlock().eval()
+    calibration = seeded_batches(SHAPE, 4, seed=100)
+    models = {}
+    for fallback in (False, True):
+        if mode == "int8":
+            module, config = block, QuantConfig(preset="int8", calibration_data=calibration,
+                                                float_fallback=fallback)
+        else:
+            module, quantizer = pt2e(block, calibration[0], calibration=calibration)
+            config = QuantConfig(pt2e_quantizer=quantizer, float_fallback=fallback)
+        models[fallback] = edgebatch.convert(module, calibration[0], quant_config=config)
+    assert _kinds(models[False])["HARD_SWISH"] == {"int8"}
+    assert delegate_coverage(models[False].flatbuffer).partitions == 2
+    kinds = _kinds(models[True])
+    assert kinds["HARD_SWISH"] == {"float"} and kinds["CONV_2D"] == {"int8"}
+    assert delegate_coverage(models[True].flatbuffer).partitions == 1
+    cosines = [_cosine(models[f], block, calibration[1]) for f in (False, True)]
+    assert cosines[1] > 0.995 and abs(cosines[1] - cosines[0]) < 2e-3
