@@ -35,7 +35,8 @@ def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]
             info |= {"hybrid_kernels": _value(quant.hybrid_kernels)}
         config = QuantConfig.from_preset(preset, representative_dataset=dataset,
                                          int8_io=quant.int8_io,
-                                         hybrid_kernels=_value(quant.hybrid_kernels))
+                                         hybrid_kernels=_value(quant.hybrid_kernels),
+                                         float_fallback=quant.float_fallback)
         return config, info
     if kind == "pt2e":
         info |= {
@@ -81,6 +82,7 @@ def _pt2e(signatures: Sequence[BuiltSignature], quant):
                  len(sig.calibration_inputs))
     quant_config.int8_io = quant.int8_io
     quant_config.hybrid_kernels = _value(quant.hybrid_kernels)
+    quant_config.float_fallback = quant.float_fallback
     return quant_config
 
 

@@ -147,6 +147,9 @@ class QuantSchema:
     pt2e: Pt2eConfig = field(default_factory=Pt2eConfig)
     int8_io: bool = False  # preset int8: int8 inputs/outputs instead of float
     hybrid_kernels: HybridKernels = HybridKernels.auto
+    # int8 preset / PT2E static: int8 ops XNNPACK does not run become float ops between
+    # DEQUANTIZE and QUANTIZE (edgebatch.quantize.float_fallback)
+    float_fallback: bool = True
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     # Tolerance of the end-to-end check (float PyTorch vs quantized TFLite); replaces
     # `validation`'s tolerance when the model is quantized.
