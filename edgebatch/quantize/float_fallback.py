@@ -78,14 +78,23 @@ def _run_in_float(model, graph, op_types: set[str]) -> int:
 
 
 def _int8_only(graph, op) -> bool:
-    types = [graph.tensors[t].type for t in [*op.inputs, *op.outputs] if t >= 0]
-    return _INT8 in types and all(t in (_INT8, _INT32) for t in types) and all(
-        graph.tensors[t].type == _INT8 for t in op.outputs)
+    """int8 tensors and int32 shapes/indices only; an int32 bias (quantized) means a
+    kernel whose float form needs a float bias, which this rewrite does not make."""
+    tensors = [graph.tensors[t] for t in [*op.inputs, *op.outputs] if t >= 0]
+    return (any(t.type == _INT8 for t in tensors)
+            and all(t.type == _INT8 or (t.type == _INT32 and not _quantized(t)) for t in tensors)
+            and all(graph.tensors[t].type == _INT8 for t in op.outputs))
+
+
+def _quantized(tensor) -> bool:
+    q = tensor.quantization
+    return q is not None and q.scale is not None and len(q.scale) > 0
 
 
 def _dequantize_op(model, graph, int8_tensor: int):
     dq = schema.OperatorT()
-    dq.opcodeIndex = dequantize_opcode(model, per_channel=False)
+    scales = graph.tensors[int8_tensor].quantization.scale
+    dq.opcodeIndex = dequantize_opcode(model, per_channel=len(scales) > 1)
     dq.inputs, dq.outputs = [int8_tensor], [_float_twin(model, graph, int8_tensor)]
     return dq
 
