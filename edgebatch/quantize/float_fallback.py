@@ -7,6 +7,8 @@ partitions, 2× slower than float). XNNPACK does take the float op and the QUANT
 DEQUANTIZE around it, so the model stays in one partition; the numerics are those of the
 float op on the same int8 input, rounded to the same int8 output parameters.
 
+The rewrite: every int8 input (activation or constant) gets a DEQUANTIZE, a constant
+int32 bias becomes float32 (times its scale), every int8 output a QUANTIZE.
 Which ops: the ones the runtime itself leaves out (edgebatch.delegate_coverage), not a
 list kept here. The rewrite is kept only if XNNPACK then takes more of the graph.
 """
