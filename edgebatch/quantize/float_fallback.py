@@ -15,8 +15,6 @@ list kept here. The rewrite is kept only if XNNPACK then takes more of the graph
 
 from __future__ import annotations
 
-import numpy as np
-
 from edgebatch._imports import tensorflow
 
 tensorflow()  # the schema module lives inside tensorflow; torch must load first
@@ -56,7 +54,7 @@ def _run_in_float(model, graph, op_types: set[str]) -> int:
     for op in graph.operators:
         code = model.operatorCodes[op.opcodeIndex]
         name = _OP_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode))
-        if name not in op_types or not _int8_only(model, graph, op):
+        if name not in op_types or not _int8_only(graph, op):
             new_ops.append(op)
             continue
         inputs, before = [], []
@@ -64,8 +62,6 @@ def _run_in_float(model, graph, op_types: set[str]) -> int:
             if t >= 0 and graph.tensors[t].type == _INT8:
                 before.append(_dequantize_op(model, graph, int(t)))
                 inputs.append(before[-1].outputs[0])
-            elif t >= 0 and _quantized(graph.tensors[t]):
-                inputs.append(_float_bias(model, graph, int(t)))
             else:
                 inputs.append(int(t))
         outputs, after = [], []
@@ -83,35 +79,13 @@ def _run_in_float(model, graph, op_types: set[str]) -> int:
     return count
 
 
-def _int8_only(model, graph, op) -> bool:
-    """int8 tensors, int32 shapes/indices and constant int32 biases only."""
+def _int8_only(graph, op) -> bool:
+    """int8 tensors and int32 shapes/indices only; an int32 bias (quantized) means a
+    kernel whose float form needs a float bias, which this rewrite does not make."""
     tensors = [graph.tensors[t] for t in [*op.inputs, *op.outputs] if t >= 0]
     return (any(t.type == _INT8 for t in tensors)
-            and all(t.type == _INT8 or (t.type == _INT32 and (
-                not _quantized(t) or _constant(model, t))) for t in tensors)
+            and all(t.type == _INT8 or (t.type == _INT32 and not _quantized(t)) for t in tensors)
             and all(graph.tensors[t].type == _INT8 for t in op.outputs))
-
-
-def _constant(model, tensor) -> bool:
-    data = model.buffers[tensor.buffer].data if tensor.buffer else None
-    return data is not None and len(data) > 0
-
-
-def _float_bias(model, graph, index: int) -> int:
-    """A float32 constant equal to the int32 bias times its scale(s)."""
-    bias = graph.tensors[index]
-    values = np.frombuffer(np.asarray(model.buffers[bias.buffer].data, np.uint8).tobytes(),
-                           np.int32)
-    scales = np.asarray(bias.quantization.scale, np.float64)
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer((values * scales).astype(np.float32).tobytes(), np.uint8)
-    model.buffers.append(buffer)
-    tensor = schema.TensorT()
-    tensor.shape, tensor.type = list(bias.shape), _FLOAT32
-    tensor.buffer = len(model.buffers) - 1
-    tensor.name = (bias.name or b"bias") + b"_float"
-    graph.tensors.append(tensor)
-    return len(graph.tensors) - 1
 
 
 def _quantized(tensor) -> bool:
