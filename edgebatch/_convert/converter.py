@@ -110,10 +110,17 @@ class Converter:
         flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable, flags)
         if quant_config is not None:
             flatbuffer = quant_config.postprocess(flatbuffer)  # e.g. weight_only_int8
+        hybrid_forms = {}
+        if flags.get("optimizations"):  # dynamic-range quantization makes hybrid kernels
+            from edgebatch.quantize.hybrid_kernels import choose_kernels
+
+            policy = quant_config.hybrid_kernels if quant_config is not None else "auto"
+            flatbuffer, hybrid_forms = choose_kernels(flatbuffer, policy)
         model = TfLiteModel(flatbuffer)
         model.report = {
             "conversion_seconds": time.perf_counter() - start,
             "select_tf_ops": tflite.uses_select_tf_ops(flags),
+            "hybrid_kernels": hybrid_forms,
             "signatures": {
                 l.name: {"inputs": l.input_names, "outputs": l.output_names} for l in lowered
             },

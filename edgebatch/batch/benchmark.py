@@ -1,7 +1,7 @@
 """Latency of a converted model with the LiteRT interpreter (XNNPACK, its default CPU delegate).
 
 One interpreter per thread count; `warmup` untimed calls, then `runs` timed calls of
-the signature runner (the time includes copying the inputs in and the outputs out,
+the signature runner (interleaved with the float model's, for a quantized model) (the time includes copying the inputs in and the outputs out,
 which is small next to inference for real models).
 """
 
@@ -42,6 +42,9 @@ def _feeds(runner, args: tuple, kwargs: dict) -> dict[str, np.ndarray]:
     return feeds
 
 
+SLOWER_THAN_FLOAT = 1.02  # latency ratio above which a quantized model is called slower
+
+
 def benchmark(
     flatbuffer: bytes,
     signature: str,
@@ -51,25 +54,40 @@ def benchmark(
     threads: list[int],
     warmup: int,
     runs: int,
+    float_flatbuffer: bytes | None = None,
 ) -> dict:
-    """{"signature", "delegate", "threads": {"1": {"median_ms", "p90_ms", "runs"}, ...}}."""
+    """{"signature", "delegate", "threads": {"1": {"median_ms", "p90_ms", "runs"}, ...},
+    "warnings"}. With `float_flatbuffer` (the float model of a quantized one), both are
+    timed run by run, interleaved, and each thread count also gets "float_median_ms" and
+    "ratio_to_float"; a ratio above SLOWER_THAN_FLOAT becomes a warning."""
     from ai_edge_litert.interpreter import Interpreter
 
-    results = {}
+    models = [flatbuffer] + ([float_flatbuffer] if float_flatbuffer is not None else [])
+    results, warnings = {}, []
     for n in threads:
-        interpreter = Interpreter(model_content=flatbuffer, num_threads=int(n))
-        runner = interpreter.get_signature_runner(signature)
-        feeds = _feeds(runner, args, kwargs)
-        for _ in range(warmup):
-            runner(**feeds)
-        times = []
+        runners = [Interpreter(model_content=m, num_threads=int(n)).get_signature_runner(signature)
+                   for m in models]
+        feeds = [_feeds(runner, args, kwargs) for runner in runners]
+        for runner, feed in zip(runners, feeds):
+            for _ in range(warmup):
+                runner(**feed)
+        times: list[list[float]] = [[] for _ in models]
         for _ in range(runs):
-            start = time.perf_counter()
-            runner(**feeds)
-            times.append((time.perf_counter() - start) * 1e3)
-        results[str(n)] = {
-            "median_ms": statistics.median(times),
-            "p90_ms": float(np.percentile(times, 90)),
+            for runner, feed, samples in zip(runners, feeds, times):
+                start = time.perf_counter()
+                runner(**feed)
+                samples.append((time.perf_counter() - start) * 1e3)
+        entry = {
+            "median_ms": statistics.median(times[0]),
+            "p90_ms": float(np.percentile(times[0], 90)),
             "runs": runs,
         }
-    return {"signature": signature, "delegate": "XNNPACK (LiteRT default)", "threads": results}
+        if float_flatbuffer is not None:
+            entry["float_median_ms"] = statistics.median(times[1])
+            entry["ratio_to_float"] = entry["median_ms"] / entry["float_median_ms"]
+            if entry["ratio_to_float"] > SLOWER_THAN_FLOAT:
+                warnings.append(f"the quantized model takes {entry['ratio_to_float']:.2f}× the "
+                                f"float model's time at {n} thread{'s' if int(n) > 1 else ''}")
+        results[str(n)] = entry
+    return {"signature": signature, "delegate": "XNNPACK (LiteRT default)", "threads": results,
+            "warnings": warnings}

@@ -31,8 +31,12 @@ def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]
         if preset == "int8":
             dataset = _representative_dataset(signatures)
             info |= {"calibration_batches": quant.calibration.batches, "int8_io": quant.int8_io}
+        if preset == "drq":
+            info |= {"hybrid_kernels": _value(quant.hybrid_kernels)}
         config = QuantConfig.from_preset(preset, representative_dataset=dataset,
-                                         int8_io=quant.int8_io)
+                                         int8_io=quant.int8_io,
+                                         hybrid_kernels=_value(quant.hybrid_kernels),
+                                         float_fallback=quant.float_fallback)
         return config, info
     if kind == "pt2e":
         info |= {
@@ -41,6 +45,8 @@ def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]
             "dynamic": quant.pt2e.dynamic,
             "calibration_batches": quant.calibration.batches,
         }
+        if quant.pt2e.dynamic:
+            info |= {"hybrid_kernels": _value(quant.hybrid_kernels)}
         return _pt2e(signatures, quant), info
     raise ValueError(f"quant.kind={kind!r} needs no quantize stage")
 
@@ -76,6 +82,8 @@ def _pt2e(signatures: Sequence[BuiltSignature], quant):
         log.info("signature '%s': PT2E-quantized (%d calibration batches)", sig.name,
                  len(sig.calibration_inputs))
     quant_config.int8_io = quant.int8_io
+    quant_config.hybrid_kernels = _value(quant.hybrid_kernels)
+    quant_config.float_fallback = quant.float_fallback
     return quant_config
 
 

@@ -118,6 +118,7 @@ class Quantization(_Record):
     per_channel: Optional[bool] = None
     dynamic: Optional[bool] = None
     op_kinds: Optional[str] = None  # "int8 40, hybrid 3, float 2"
+    hybrid_kernels: Optional[str] = None  # dynamic-range modes: the policy (auto, all, none)
     float_vs_tflite: Optional[Errors] = None
     float_vs_quantized: Optional[Errors] = None  # quantization's share of the error
     quantized_pytorch_vs_tflite: Optional[Errors] = None  # conversion's share
@@ -127,6 +128,8 @@ class ThreadTiming(_Record):
     median_ms: float
     p90_ms: float
     runs: int
+    float_median_ms: Optional[float] = None  # quantized models: the float model, interleaved
+    ratio_to_float: Optional[float] = None
 
 
 class Host(_Record):
@@ -144,6 +147,21 @@ class Benchmark(_Record):
     delegate: str
     threads: dict[str, ThreadTiming]  # keyed by thread count
     host: Optional[Host] = None
+    warnings: list[str] = Field(default_factory=list)  # e.g. quantized slower than float
+
+
+class NotDelegatedOp(_Record):
+    op: str
+    form: str  # what the flatbuffer shows: "hybrid (int8 weights, float32 activations)", ...
+    count: int
+
+
+class DelegateCoverage(_Record):
+    """What XNNPACK takes of the first signature (edgebatch.delegate_coverage)."""
+
+    partitions: int
+    delegated_ops: int
+    not_delegated: list[NotDelegatedOp]
 
 
 class ArtifactRecord(_Record):
@@ -223,6 +241,7 @@ class JobResult(_Record):
     config: Optional[dict[str, Any]] = None  # the resolved recipe
     conversion: Optional[Conversion] = None
     model: Optional[ModelSummary] = None
+    delegate: Optional[DelegateCoverage] = None
     validation: Optional[Validation] = None
     task: Optional[TaskAccuracy] = None
     quantization: Optional[Quantization] = None

@@ -21,8 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from edgebatch.batch.environment import PeakRss
 from edgebatch.batch.job_key import job_key
 from edgebatch.batch.result import (
-    RESULT_FILE, ArtifactRecord, Benchmark, Conversion, Errors, JobResult, ModelSummary,
-    Quantization, TaskAccuracy, Validation,
+    RESULT_FILE, ArtifactRecord, Benchmark, Conversion, DelegateCoverage, Errors, JobResult,
+    ModelSummary, Quantization, TaskAccuracy, Validation,
 )
 from edgebatch.errors import RecipeError, ValidationError
 
@@ -116,26 +116,40 @@ def quantize(state: JobState) -> None:
 
 
 def convert(state: JobState) -> None:
-    import edgebatch
+    from edgebatch.delegate_coverage import delegate_coverage
     from edgebatch.flatbuffer_summary import summarize
 
     cfg, result = state.cfg, state.result
-    converter = edgebatch.Converter()
-    for sig in state.signatures:
-        converter.signature(sig.name, sig.module, sig.export_sample, sig.kwargs,
-                            dynamic_shapes=sig.dynamic_shapes)
-    flags = _converter_flags(OmegaConf.to_container(cfg.convert.converter_flags, resolve=True))
     start = time.perf_counter()
     with PeakRss() as peak:
-        state.model = converter.convert(
-            strict_export=cfg.convert.strict_export, quant_config=state.quant_config,
-            _ai_edge_converter_flags=flags or None,
-        )
+        state.model = _convert(state, [sig.module for sig in state.signatures],
+                               state.quant_config)
     result.conversion = Conversion(seconds=round(time.perf_counter() - start, 3),
                                    peak_rss_mb=round(peak.mb, 1))
     result.model = info = ModelSummary.model_validate(summarize(state.model.flatbuffer).as_dict())
     log.info("[%s] %.2f MB, %d ops, %d TRANSPOSE, %d int8 weight tensors", cfg.artifact_name,
              info.size_bytes / 1e6, info.num_ops, info.transposes, info.int8_weights)
+    result.delegate = coverage = DelegateCoverage.model_validate(
+        delegate_coverage(state.model.flatbuffer).as_dict())
+    if coverage.not_delegated:
+        log.warning("[%s] XNNPACK leaves %s to LiteRT's kernels (%d partitions)",
+                    cfg.artifact_name, ", ".join(f"{n.count} {n.op} ({n.form})"
+                                                 for n in coverage.not_delegated),
+                    coverage.partitions)
+
+
+def _convert(state: JobState, modules: list, quant_config):
+    """Convert the job's signatures with these modules (one per signature)."""
+    import edgebatch
+
+    cfg = state.cfg
+    converter = edgebatch.Converter()
+    for sig, module in zip(state.signatures, modules):
+        converter.signature(sig.name, module, sig.export_sample, sig.kwargs,
+                            dynamic_shapes=sig.dynamic_shapes)
+    flags = _converter_flags(OmegaConf.to_container(cfg.convert.converter_flags, resolve=True))
+    return converter.convert(strict_export=cfg.convert.strict_export, quant_config=quant_config,
+                             _ai_edge_converter_flags=flags or None)
 
 
 def _converter_flags(flags: Any) -> Any:
@@ -291,14 +305,20 @@ def benchmark(state: JobState) -> None:
     from edgebatch.batch.environment import host
 
     cfg, first = state.cfg, state.signatures[0]
+    float_flatbuffer = None
+    if state.quantized and cfg.benchmark.compare_float:
+        float_flatbuffer = _convert(
+            state, [sig.reference_module for sig in state.signatures], None).flatbuffer
     lock = Path(cfg.paths.root) / BENCHMARK_LOCK if cfg.benchmark.exclusive else None
     with exclusive(lock):
         timings = time_model(
             state.model.flatbuffer, first.name, first.args, first.kwargs,
             threads=list(cfg.benchmark.threads), warmup=cfg.benchmark.warmup,
-            runs=cfg.benchmark.runs,
+            runs=cfg.benchmark.runs, float_flatbuffer=float_flatbuffer,
         )
-    state.result.benchmark = Benchmark.model_validate({**timings, "host": host()})
+    state.result.benchmark = timing = Benchmark.model_validate({**timings, "host": host()})
+    for warning in timing.warnings:
+        log.warning("[%s] %s", cfg.artifact_name, warning)
 
 
 def register(state: JobState) -> None:

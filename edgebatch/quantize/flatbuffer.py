@@ -19,6 +19,7 @@ from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from edgebatch.errors import ConversionError  # noqa: E402
 
 _MAX_BYTES = 2**31 - 1
+_DEQUANTIZE_VERSION = {False: 2, True: 5}  # int8 per-tensor / per-channel input
 
 
 def read(flatbuffer: bytes):
@@ -33,6 +34,21 @@ def read(flatbuffer: bytes):
         elif buffer.data is not None and not isinstance(buffer.data, np.ndarray):
             buffer.data = np.asarray(buffer.data, np.uint8)
     return model
+
+
+def dequantize_opcode(model, per_channel: bool) -> int:
+    """Index of the DEQUANTIZE operator code for an int8 input (added if missing)."""
+    version = _DEQUANTIZE_VERSION[per_channel]
+    for i, code in enumerate(model.operatorCodes):
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        if builtin == schema.BuiltinOperator.DEQUANTIZE and code.version == version:
+            return i
+    code = schema.OperatorCodeT()
+    code.builtinCode = schema.BuiltinOperator.DEQUANTIZE
+    code.deprecatedBuiltinCode = schema.BuiltinOperator.DEQUANTIZE
+    code.version = version
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
 
 
 class _SharedZeroPoints(schema.QuantizationParametersT):

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Optional
 from edgebatch.quantize import presets
 
 PT2E_MODES = ("static", "dynamic")
+HYBRID_POLICIES = ("auto", "all", "none")
 
 
 @dataclass
@@ -38,6 +39,13 @@ class QuantConfig:
         sample-args tuples (or (args, kwargs) pairs) for the default signature.
     int8_io: int8 model inputs/outputs instead of float (`int8` preset, PT2E static).
     allow_float: `int8` preset: ops without an int8 kernel stay float instead of failing.
+    hybrid_kernels: `drq` / PT2E dynamic: which ops keep their hybrid kernel (int8 weights,
+        float activations): "auto" where XNNPACK runs it faster than a float kernel on the
+        dequantized weight (edgebatch/quantize/hybrid_kernels.py), "all" (the form before
+        that choice existed), "none".
+    float_fallback: `int8` preset / PT2E static: int8 ops that XNNPACK does not run become
+        float ops between DEQUANTIZE and QUANTIZE (edgebatch/quantize/float_fallback.py);
+        False keeps them int8.
     generative_recipe: litert_torch's Generative API recipe; not supported here.
     """
 
@@ -48,6 +56,8 @@ class QuantConfig:
     calibration_data: Optional[Iterable] = None
     int8_io: bool = False
     allow_float: bool = True
+    hybrid_kernels: str = "auto"
+    float_fallback: bool = True
     generative_recipe: Any = None
 
     def __post_init__(self):
@@ -69,6 +79,9 @@ class QuantConfig:
                     "give either pt2e_quantizer (a module quantized in PyTorch) or a "
                     "converter-side preset, not both"
                 )
+        if self.hybrid_kernels not in HYBRID_POLICIES:
+            raise ValueError(f"hybrid_kernels must be one of {HYBRID_POLICIES}, "
+                             f"got {self.hybrid_kernels!r}")
         if self.mode is not None and self.mode not in PT2E_MODES:
             raise ValueError(f"mode must be one of {PT2E_MODES}, got {self.mode!r}")
         if self.preset is None and self.pt2e_quantizer is None and self.mode is None:
@@ -79,9 +92,11 @@ class QuantConfig:
 
     @classmethod
     def from_preset(cls, preset: str, *, representative_dataset=None, calibration_data=None,
-                    int8_io: bool = False, allow_float: bool = True) -> "QuantConfig":
+                    int8_io: bool = False, allow_float: bool = True,
+                    hybrid_kernels: str = "auto", float_fallback: bool = True) -> "QuantConfig":
         return cls(preset=preset, representative_dataset=representative_dataset,
-                   calibration_data=calibration_data, int8_io=int8_io, allow_float=allow_float)
+                   calibration_data=calibration_data, int8_io=int8_io, allow_float=allow_float,
+                   hybrid_kernels=hybrid_kernels, float_fallback=float_fallback)
 
     # --- what it is -------------------------------------------------------------------
     @property
@@ -119,7 +134,8 @@ class QuantConfig:
 
     def postprocess(self, flatbuffer: bytes) -> bytes:
         """Rewrite the converted flatbuffer: weight_only_int8 stores its weights as int8
-        here; int8 modes share their all-zero per-channel zero-point vectors."""
+        here; int8 modes run the int8 ops XNNPACK lacks in float and share their all-zero
+        per-channel zero-point vectors."""
         if self.preset == "weight_only_int8":
             from edgebatch.quantize.weight_only import quantize_weights_only
 
@@ -131,6 +147,10 @@ class QuantConfig:
 
             flatbuffer = quantize_calibrated(flatbuffer, self._representative_dataset(),
                                              int8_io=self.int8_io)
+        if self.float_fallback and (self.preset == "int8" or self.pt2e_mode == "static"):
+            from edgebatch.quantize.float_fallback import float_fallback
+
+            flatbuffer, _ = float_fallback(flatbuffer)
         from edgebatch.quantize.flatbuffer import compact
 
         return compact(flatbuffer)  # per-channel zero points written once per length

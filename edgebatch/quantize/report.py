@@ -28,6 +28,7 @@ tensorflow()
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 
 from edgebatch import metrics  # noqa: E402
+from edgebatch.delegate_coverage import delegate_coverage  # noqa: E402
 from edgebatch.flatbuffer_summary import TYPE_NAMES, is_constant, op_name, summarize  # noqa: E402
 
 _INT_ACTIVATIONS = {"int8", "uint8", "int16"}
@@ -216,6 +217,7 @@ class QuantizationReport:
     quantized_vs_tflite: Optional[dict] = None
     int32_bias_vs_tflite: Optional[dict] = None  # quantized PyTorch with TFLite's int32 bias
     batches: int = 0
+    delegate: Optional[dict] = None  # edgebatch.delegate_coverage: partitions, ops left out
 
     @property
     def size_ratio(self) -> Optional[float]:
@@ -237,6 +239,7 @@ class QuantizationReport:
             "quantized_vs_tflite": self.quantized_vs_tflite,
             "int32_bias_vs_tflite": self.int32_bias_vs_tflite,
             "batches": self.batches,
+            "delegate": self.delegate,
         }
 
     def to_markdown(self) -> str:
@@ -249,6 +252,11 @@ class QuantizationReport:
                   f"- ops by kind: {self.op_kinds}"]
         if self.ops_on_constants:
             lines.append(f"- ops on constant weights: {', '.join(self.ops_on_constants)}")
+        if self.delegate is not None:
+            left = ", ".join(f"{n['count']} {n['op']} ({n['form']})"
+                             for n in self.delegate["not_delegated"]) or "none"
+            lines.append(f"- XNNPACK: {self.delegate['partitions']} partition(s); "
+                         f"ops left to LiteRT's kernels: {left}")
         lines += ["", "| op | " + " | ".join(KINDS) + " |", "|---" * (len(KINDS) + 1) + "|"]
         for op, kinds in self.ops_by_kind.items():
             lines.append(f"| {op} | " + " | ".join(str(kinds.get(k, "")) for k in KINDS) + " |")
@@ -312,6 +320,7 @@ def quantization_report(
         int8_weights=summary.int8_weights,
         ops_on_constants=list(summary.ops_on_constants),
         batches=batches,
+        delegate=delegate_coverage(flatbuffer).as_dict(),
     )
     if tflite and floats:
         report.float_vs_tflite = error_metrics(floats, tflite)

@@ -17,7 +17,7 @@ from edgebatch._imports import tensorflow
 tensorflow()  # the schema module lives inside tensorflow; torch must load first
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 
-from edgebatch.quantize.flatbuffer import pack, read  # noqa: E402
+from edgebatch.quantize.flatbuffer import dequantize_opcode, pack, read  # noqa: E402
 
 _OPS = schema.BuiltinOperator
 # op → (index of its weight input, per-channel axis of that weight or None)
@@ -31,7 +31,6 @@ _WEIGHT_INPUTS = {
     _OPS.EMBEDDING_LOOKUP: [(1, None)],
     _OPS.GATHER: [(0, None)],
 }
-_DEQUANTIZE_VERSION = {False: 2, True: 5}  # int8 per-tensor / per-channel input
 
 
 def quantize_weights_only(flatbuffer: bytes, *, min_elements: int = 1024) -> bytes:
@@ -44,20 +43,6 @@ def quantize_weights_only(flatbuffer: bytes, *, min_elements: int = 1024) -> byt
         return flatbuffer
     _drop_unused_buffers(model)
     return pack(model, size_hint=len(flatbuffer) // 3)
-
-
-def _dequantize_opcode(model, per_channel: bool) -> int:
-    version = _DEQUANTIZE_VERSION[per_channel]
-    for i, code in enumerate(model.operatorCodes):
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-        if builtin == _OPS.DEQUANTIZE and code.version == version:
-            return i
-    code = schema.OperatorCodeT()
-    code.builtinCode = _OPS.DEQUANTIZE
-    code.deprecatedBuiltinCode = _OPS.DEQUANTIZE
-    code.version = version
-    model.operatorCodes.append(code)
-    return len(model.operatorCodes) - 1
 
 
 def _rewrite_subgraph(model, graph, converted, min_elements: int) -> None:
@@ -99,7 +84,7 @@ def _rewrite_subgraph(model, graph, converted, min_elements: int) -> None:
             model.buffers.append(empty)
             tensor.buffer = len(model.buffers) - 1
             dq = schema.OperatorT()
-            dq.opcodeIndex = _dequantize_opcode(model, len(scales) > 1)
+            dq.opcodeIndex = dequantize_opcode(model, len(scales) > 1)
             dq.inputs = [q_index]
             dq.outputs = [t_index]
             new_ops.append(dq)

@@ -42,6 +42,14 @@ class Preset(Enum):
     weight_only_int8 = "weight_only_int8"  # int8 weights dequantized at load
 
 
+class HybridKernels(Enum):
+    """Dynamic-range modes (drq, PT2E dynamic): which ops keep their hybrid kernel."""
+
+    auto = "auto"  # where XNNPACK runs it faster than float (edgebatch.quantize.hybrid_kernels)
+    all = "all"  # every op (the form before the measured choice)
+    none = "none"  # none: int8 weights + DEQUANTIZE, float kernels
+
+
 class Isolation(Enum):
     process = "process"  # each job in a fresh child process, under runner's limits
     inline = "inline"  # in the launcher's process: for debugging, no limits
@@ -156,6 +164,10 @@ class QuantSchema:
     preset: Optional[Preset] = None  # kind=preset only
     pt2e: Pt2eConfig = field(default_factory=Pt2eConfig)
     int8_io: bool = False  # preset int8: int8 inputs/outputs instead of float
+    hybrid_kernels: HybridKernels = HybridKernels.auto
+    # int8 preset / PT2E static: int8 ops XNNPACK does not run become float ops between
+    # DEQUANTIZE and QUANTIZE (edgebatch.quantize.float_fallback)
+    float_fallback: bool = True
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     # Tolerance of the end-to-end check (float PyTorch vs quantized TFLite); replaces
     # `validation`'s tolerance when the model is quantized.
@@ -223,6 +235,9 @@ class BenchmarkConfig:
     # Parallel jobs (joblib, submitit on one machine) take turns timing: a file lock under
     # paths.root, so one job's benchmark never runs while another's does.
     exclusive: bool = True
+    # Quantized models: also convert the float model and time both, interleaved; a
+    # quantized model slower than float is a warning in the result and the report.
+    compare_float: bool = True
 
 
 @dataclass

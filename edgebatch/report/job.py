@@ -13,6 +13,7 @@ from edgebatch.report.blocks import (
     Block, Code, Document, Fields, Figure, Heading, Link, Links, Paragraph, Table, Tone,
 )
 from edgebatch.report.lookup import dig, report_link, section
+from edgebatch.report.delegate import delegate_section
 from edgebatch.report.write import write_document
 
 _METRIC_COLUMNS = ("max_abs", "mean_abs", "rel_error", "rmse", "cosine")
@@ -42,7 +43,8 @@ def job_document(result: dict, out_dir: Path) -> Document:
     doc = Document(title=str(result.get("name") or "unnamed job"), subtitle=_subtitle(result))
     doc.add(*_files(result, out_dir))
     for part in (_status, _diagnosis, _configuration, _validation, _quantization, _model, _signatures,
-                 _op_histogram, _latency, _conversion, _artifact, _tool_versions, _resolved_config):
+                 _op_histogram, _latency, delegate_section, _conversion, _artifact, _tool_versions,
+                 _resolved_config):
         doc.add(*part(result))
     return doc
 

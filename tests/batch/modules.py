@@ -1,4 +1,5 @@
-"""Small modules for batch-runner tests: one that cannot convert, one with a degenerate output."""
+"""Small modules for batch-runner tests: one that cannot convert, one with a degenerate output,
+one with a hybrid op XNNPACK does not run, ..."""
 
 from __future__ import annotations
 
@@ -77,3 +78,20 @@ class TanhHead(nn.Module):
 
     def forward(self, x):
         return self.last(torch.tanh(self.first(x)))
+
+
+class InvertedResidual(nn.Module):
+    """mobilenet_v2's block in small: its depthwise weight (1152 elements) is large enough
+    for dynamic-range quantization, whose hybrid DEPTHWISE_CONV_2D XNNPACK does not take."""
+
+    def __init__(self):
+        super().__init__()
+        self.expand = nn.Conv2d(16, 128, 1)
+        self.depthwise = nn.Conv2d(128, 128, 3, padding=1, groups=128)
+        self.project = nn.Conv2d(128, 16, 1)
+        self.fc = nn.Linear(16, 64)
+
+    def forward(self, x):
+        y = nn.functional.relu6(self.depthwise(nn.functional.relu6(self.expand(x))))
+        x = self.project(y) + x
+        return self.fc(x.mean((2, 3)))

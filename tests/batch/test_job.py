@@ -145,3 +145,19 @@ def test_resnet18_nhwc_drq_is_small_quantized_and_channels_last(tmp_path):
     assert result["model"]["size_bytes"] < 0.3 * 46.8e6
     assert result["quantization"]["preset"] == "drq"
     assert result["model"]["transposes"] == 0  # channels-last input, NHWC interior
+
+
+def test_a_drq_job_records_xnnpack_coverage_and_its_latency_against_float(tmp_path):
+    result, out = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.InvertedResidual",
+                                                         "[1,16,14,14]"),
+                      "quant=drq", "quant.hybrid_kernels=all")
+    assert result["status"] == "ok", result["error"]
+    assert result["quantization"]["hybrid_kernels"] == "all"
+    assert result["delegate"]["partitions"] == 2
+    assert result["delegate"]["not_delegated"] == [
+        {"op": "DEPTHWISE_CONV_2D", "form": "hybrid (int8 weights, float32 activations)",
+         "count": 1}]
+    timing = result["benchmark"]["threads"]["1"]
+    assert timing["ratio_to_float"] == timing["median_ms"] / timing["float_median_ms"]
+    report = (out / "report.md").read_text()
+    assert "XNNPACK delegate" in report and "DEPTHWISE_CONV_2D" in report

@@ -92,6 +92,9 @@ def test_one_recipe_with_command_line_overrides(tmp_path):
          "edgebatch: error: validation.rtl: Key 'rtl' not in 'ValidationConfig'"),
         (["+recipe=tiny_cnn", "benchmark.runs=many"],
          "edgebatch: error: benchmark.runs: Value 'many' of type 'str' could not be converted"),
+        (["+recipe=tiny_cnn", "quant=drq", "quant.hybrid_kernels=fast"],
+         "edgebatch: error: quant.hybrid_kernels: Invalid value 'fast', expected one of "
+         "[auto, all, none]"),
         (["+recipe=typo"],
          "edgebatch: error: validation.rtool: Key 'rtool' not in 'ValidationConfig' (in recipe/typo.yaml)"),
         (["+recipe=broken"], "edgebatch: error: malformed YAML in "),
