@@ -9,8 +9,6 @@ carries the first line of the reason, e.g. torch.export's message.
 from __future__ import annotations
 
 import json
-import os
-import platform
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -62,18 +60,13 @@ def _row(result: dict) -> dict[str, Any]:
 
 def machine() -> str:
     """The host, as a results table names it: CPU model, cores, memory."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import psutil
 
+    from edgebatch.batch.environment import host
+
+    this = host()
     memory = psutil.virtual_memory().total / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB"
+    return f"{this['cpu']}, {this['logical_cores']} cores, {memory:.0f} GiB"
 
 
 def markdown(rows: list[dict], *, day: str, host: str) -> str:
