@@ -24,8 +24,9 @@ CONVERSION_ERRORS = ("UnsupportedOpError", "LoweringError", "ConversionError")
 ACCURACY_ERRORS = ("ValidationError",)
 
 
-class _OutOfTime(Exception):
-    pass
+class _OutOfTime(BaseException):
+    """Not an Exception: the culprit finders treat any Exception of a region as that
+    region failing and go on searching, which would swallow the deadline."""
 
 
 def applies(state: JobState, error: BaseException) -> bool:

@@ -161,3 +161,13 @@ def test_a_drq_job_records_xnnpack_coverage_and_its_latency_against_float(tmp_pa
     assert timing["ratio_to_float"] == timing["median_ms"] / timing["float_median_ms"]
     report = (out / "report.md").read_text()
     assert "XNNPACK delegate" in report and "DEPTHWISE_CONV_2D" in report
+
+
+def test_the_diagnosis_stops_at_its_deadline(tmp_path):
+    # The culprit finder treats a failing region's Exception as "culprit here" and goes on;
+    # the deadline must not be such an Exception, or the search runs to the job's own limit.
+    result, _ = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.Unconvertible"),
+                    "diagnosis.timeout_s=0.001")
+    diagnosis = result["diagnosis"]
+    assert diagnosis["timed_out"] and diagnosis["error"] is None
+    assert diagnosis["seconds"] < 5 and result["stage"] == "convert"
