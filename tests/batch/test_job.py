@@ -163,11 +163,19 @@ def test_a_drq_job_records_xnnpack_coverage_and_its_latency_against_float(tmp_pa
     assert "XNNPACK delegate" in report and "DEPTHWISE_CONV_2D" in report
 
 
-def test_the_diagnosis_stops_at_its_deadline(tmp_path):
-    # The culprit finder treats a failing region's Exception as "culprit here" and goes on;
-    # the deadline must not be such an Exception, or the search runs to the job's own limit.
-    result, _ = run(tmp_path, "tiny_cnn", *user_module("tests.batch.modules.Unconvertible"),
-                    "diagnosis.timeout_s=0.001")
-    diagnosis = result["diagnosis"]
-    assert diagnosis["timed_out"] and diagnosis["error"] is None
-    assert diagnosis["seconds"] < 5 and result["stage"] == "convert"
+
+def test_the_diagnosis_deadline_passes_through_except_exception():
+    # Culprit finders catch any Exception of a region and go on searching: the deadline
+    # must not be one, or the search runs on to the job's own limit.
+    import time
+
+    from edgebatch.batch import diagnose
+
+    start = time.monotonic()
+    with pytest.raises(diagnose._OutOfTime):
+        with diagnose._deadline(0.05):
+            while time.monotonic() - start < 2:
+                try:
+                    time.sleep(0.01)
+                except Exception:
+                    pass
