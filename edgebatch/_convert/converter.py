@@ -103,10 +103,14 @@ class Converter:
         if quant_config is not None:
             flags = quant_config.converter_flags(flags)
         start = time.perf_counter()
+        if quant_config is not None:
+            quant_config.resolve_keep_float(self._signatures[0].module)
         weights = WeightStore()
         lowered, pass_records = zip(*(
             _lower_signature(sig, weights, strict_export) for sig in self._signatures
         ))
+        if quant_config is not None:
+            quant_config.record_lowering(lowered)
         flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable, flags)
         if quant_config is not None:
             flatbuffer = quant_config.postprocess(flatbuffer)  # e.g. weight_only_int8

@@ -78,6 +78,9 @@ class LoweredSignature:
     input_names: list[str]
     output_names: list[str]
     node_to_tf_name: dict[str, str] = field(default_factory=dict)
+    # FX node -> the module paths it was called in, outermost first (nn_module_stack)
+    node_modules: dict[str, list[str]] = field(default_factory=dict)
+    output_nodes: dict[str, str] = field(default_factory=dict)  # output name -> FX node
 
 
 def _input_spec(val, name: str):
@@ -116,6 +119,9 @@ def lower_program(
         if spec.kind == OutputKind.USER_OUTPUT
     ]
     node_to_tf_name: dict[str, str] = {}
+    node_modules: dict[str, list[str]] = {}
+    output_nodes = {name: out.name for name, out in zip(
+        output_names, (o for o in user_outputs if o is not None)) if isinstance(out, torch.fx.Node)}
 
     def body(*inputs):
         env: dict[torch.fx.Node, object] = dict(state_nodes)
@@ -129,6 +135,8 @@ def lower_program(
             env[node] = value
             if isinstance(value, (tf.Tensor, tf.Variable)):
                 node_to_tf_name[node.name] = value.name
+                stack = node.meta.get("nn_module_stack") or {}
+                node_modules[node.name] = [path for path, _ in stack.values()]
         results = {}
         for name, out in zip(output_names, (o for o in user_outputs if o is not None)):
             value = env[out] if isinstance(out, torch.fx.Node) else out
@@ -138,7 +146,8 @@ def lower_program(
     body.__name__ = scope_name(signature_name)
     function = tf.function(body, input_signature=tensor_specs, autograph=False)
     concrete = function.get_concrete_function()
-    return LoweredSignature(signature_name, concrete, input_names, output_names, node_to_tf_name)
+    return LoweredSignature(signature_name, concrete, input_names, output_names, node_to_tf_name,
+                            node_modules, output_nodes)
 
 
 def _lower_node(node: torch.fx.Node, env: dict):

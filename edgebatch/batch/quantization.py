@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from edgebatch.recipe.build import BuiltSignature
+from edgebatch.recipe.checks import keep_float_spec
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,21 @@ def quantize(signatures: Sequence[BuiltSignature], quant) -> tuple[object, dict]
         preset = _value(quant.preset)
         info |= {"preset": preset}
         dataset = None
+        keep_float = keep_float_spec(quant)
         if preset == "int8":
             dataset = _representative_dataset(signatures)
             info |= {"calibration_batches": quant.calibration.batches, "int8_io": quant.int8_io}
+            if keep_float:
+                info |= {"keep_float": keep_float}
         if preset == "drq":
             info |= {"hybrid_kernels": _value(quant.hybrid_kernels)}
         config = QuantConfig.from_preset(preset, representative_dataset=dataset,
                                          int8_io=quant.int8_io,
                                          hybrid_kernels=_value(quant.hybrid_kernels),
-                                         float_fallback=quant.float_fallback)
+                                         float_fallback=quant.float_fallback,
+                                         keep_float=keep_float)
+        if keep_float:  # auto:K ranks the layers on the first signature's calibration batches
+            config.calibration_data = list(signatures[0].calibration_inputs)
         return config, info
     if kind == "pt2e":
         info |= {
@@ -107,3 +114,12 @@ def run_int8_io(model, signature: str):
                 enumerate(run_tflite(model, args, kwargs, signature_name=signature))}
 
     return run
+
+
+def kept_float(quant_config) -> tuple[list[str] | None, list[dict] | None]:
+    """(what stayed float, auto:K's choice with each layer's error) after convert."""
+    kept = getattr(quant_config, "kept_float", None)
+    auto = getattr(quant_config, "keep_float_auto", None)
+    if kept is None:
+        return None, None
+    return list(kept), [{"layer": name, "error": error} for name, error in auto or []]

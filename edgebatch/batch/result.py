@@ -107,6 +107,11 @@ class TaskAccuracy(_Record):
         return self.pytorch - self.tflite
 
 
+class SensitiveLayer(_Record):
+    layer: str
+    error: float  # 1 - cosine of the output against float with only this layer quantized
+
+
 class Quantization(_Record):
     """How the model was quantized, and where the error comes from."""
 
@@ -119,6 +124,9 @@ class Quantization(_Record):
     dynamic: Optional[bool] = None
     op_kinds: Optional[str] = None  # "int8 40, hybrid 3, float 2"
     hybrid_kernels: Optional[str] = None  # dynamic-range modes: the policy (auto, all, none)
+    keep_float: Optional[list[str]] = None  # int8 preset: what the recipe asked to keep float
+    kept_float: Optional[list[str]] = None  # the op types and modules that stayed float
+    keep_float_auto: Optional[list[SensitiveLayer]] = None  # auto:K's choice, worst first
     float_vs_tflite: Optional[Errors] = None
     float_vs_quantized: Optional[Errors] = None  # quantization's share of the error
     quantized_pytorch_vs_tflite: Optional[Errors] = None  # conversion's share

@@ -126,6 +126,14 @@ def convert(state: JobState) -> None:
                                state.quant_config)
     result.conversion = Conversion(seconds=round(time.perf_counter() - start, 3),
                                    peak_rss_mb=round(peak.mb, 1))
+    if state.quant_config is not None and result.quantization is not None:
+        from edgebatch.batch.quantization import kept_float
+
+        kept, auto = kept_float(state.quant_config)
+        if kept is not None:
+            result.quantization.kept_float = kept
+            result.quantization.keep_float_auto = auto
+            log.info("[%s] kept float: %s", cfg.artifact_name, ", ".join(kept) or "nothing")
     result.model = info = ModelSummary.model_validate(summarize(state.model.flatbuffer).as_dict())
     log.info("[%s] %.2f MB, %d ops, %d TRANSPOSE, %d int8 weight tensors", cfg.artifact_name,
              info.size_bytes / 1e6, info.num_ops, info.transposes, info.int8_weights)

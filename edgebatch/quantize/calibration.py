@@ -27,11 +27,16 @@ _SAMPLE = 1 << 16  # values per tensor used for the range search
 _SHRINK = np.linspace(0.35, 1.0, 27)
 
 
-def quantize_calibrated(calibrated: bytes, dataset: Callable, *, int8_io: bool = False) -> bytes:
-    """Refine the calibrated activation ranges, then quantize with TF's MLIR quantizer."""
+def quantize_calibrated(calibrated: bytes, dataset: Callable, *, int8_io: bool = False,
+                        denylisted_ops=(), denylisted_nodes=()) -> bytes:
+    """Refine the calibrated activation ranges, then quantize with TF's MLIR quantizer;
+    the ops of the `denylisted_ops` types and those whose output tensor is named in
+    `denylisted_nodes` stay float (edgebatch/quantize/keep_float.py)."""
     refined = refine_ranges(calibrated, dataset)
     io = tf.int8 if int8_io else tf.float32
-    return mlir_quantize(refined, input_data_type=io, output_data_type=io)
+    return mlir_quantize(refined, input_data_type=io, output_data_type=io,
+                         denylisted_ops=list(denylisted_ops) or None,
+                         denylisted_nodes=list(denylisted_nodes) or None)
 
 
 def refine_ranges(calibrated: bytes, dataset: Callable) -> bytes:

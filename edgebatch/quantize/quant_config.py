@@ -17,7 +17,7 @@ hands it the flatbuffer afterwards (`postprocess`); flags the user passes throug
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 from edgebatch.quantize import presets
@@ -46,6 +46,12 @@ class QuantConfig:
     float_fallback: `int8` preset / PT2E static: int8 ops that XNNPACK does not run become
         float ops between DEQUANTIZE and QUANTIZE (edgebatch/quantize/float_fallback.py);
         False keeps them int8.
+    keep_float: `int8` preset: what stays float - TFLite op types ("HARD_SWISH"), module
+        names ("features.0.0") and/or "auto:K" (the K layers whose quantization alone hurts
+        the output most, ranked on `calibration_data`); a list, or one comma-separated
+        string (edgebatch/quantize/keep_float.py). After conversion `kept_float` lists
+        what stayed float (op types, then module names) and `keep_float_auto` the
+        (layer, error) pairs auto:K chose.
     generative_recipe: litert_torch's Generative API recipe; not supported here.
     """
 
@@ -58,7 +64,13 @@ class QuantConfig:
     allow_float: bool = True
     hybrid_kernels: str = "auto"
     float_fallback: bool = True
+    keep_float: Any = ()
     generative_recipe: Any = None
+    kept_float: Optional[list] = field(default=None, init=False, repr=False)
+    keep_float_auto: Optional[list] = field(default=None, init=False, repr=False)
+    _keep: Any = field(default=None, init=False, repr=False)
+    _kept_nodes: dict = field(default_factory=dict, init=False, repr=False)
+    _output_nodes: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
         if self.generative_recipe is not None:
@@ -82,6 +94,15 @@ class QuantConfig:
         if self.hybrid_kernels not in HYBRID_POLICIES:
             raise ValueError(f"hybrid_kernels must be one of {HYBRID_POLICIES}, "
                              f"got {self.hybrid_kernels!r}")
+        if self.keep_float:
+            from edgebatch.quantize.keep_float import parse_keep_float
+
+            parse_keep_float(self.keep_float)  # ValueError for a malformed entry
+            if self.preset != "int8":
+                raise ValueError(
+                    "keep_float works with the int8 preset (TF's quantizer leaves the named "
+                    f"ops float), not {self.preset or 'PT2E'}: with PT2E static TF's "
+                    "converter quantizes a float op between quantized ones anyway")
         if self.mode is not None and self.mode not in PT2E_MODES:
             raise ValueError(f"mode must be one of {PT2E_MODES}, got {self.mode!r}")
         if self.preset is None and self.pt2e_quantizer is None and self.mode is None:
@@ -93,10 +114,12 @@ class QuantConfig:
     @classmethod
     def from_preset(cls, preset: str, *, representative_dataset=None, calibration_data=None,
                     int8_io: bool = False, allow_float: bool = True,
-                    hybrid_kernels: str = "auto", float_fallback: bool = True) -> "QuantConfig":
+                    hybrid_kernels: str = "auto", float_fallback: bool = True,
+                    keep_float=()) -> "QuantConfig":
         return cls(preset=preset, representative_dataset=representative_dataset,
                    calibration_data=calibration_data, int8_io=int8_io, allow_float=allow_float,
-                   hybrid_kernels=hybrid_kernels, float_fallback=float_fallback)
+                   hybrid_kernels=hybrid_kernels, float_fallback=float_fallback,
+                   keep_float=keep_float)
 
     # --- what it is -------------------------------------------------------------------
     @property
@@ -145,8 +168,10 @@ class QuantConfig:
         if self.preset == "int8":
             from edgebatch.quantize.calibration import quantize_calibrated
 
+            ops, nodes = self._denylist(flatbuffer)
             flatbuffer = quantize_calibrated(flatbuffer, self._representative_dataset(),
-                                             int8_io=self.int8_io)
+                                             int8_io=self.int8_io, denylisted_ops=ops,
+                                             denylisted_nodes=nodes)
         if self.float_fallback and (self.preset == "int8" or self.pt2e_mode == "static"):
             from edgebatch.quantize.float_fallback import float_fallback
 
@@ -154,6 +179,41 @@ class QuantConfig:
         from edgebatch.quantize.flatbuffer import compact
 
         return compact(flatbuffer)  # per-channel zero points written once per length
+
+    # --- keep_float ---------------------------------------------------------------------
+    def resolve_keep_float(self, module) -> None:
+        """Check keep_float's module names against `module` and rank its layers for
+        auto:K (called by the converter with the first signature's module)."""
+        self._keep, self.kept_float, self.keep_float_auto = None, None, None
+        if not self.keep_float:
+            return
+        from edgebatch.quantize.keep_float import resolve
+
+        self._keep, chosen = resolve(module, self.keep_float, self.calibration_data or ())
+        self.keep_float_auto = chosen
+
+    def record_lowering(self, lowered) -> None:
+        """Which FX nodes of the lowered signatures the kept modules computed."""
+        if self._keep is None:
+            return
+        from edgebatch.quantize.keep_float import module_scopes
+
+        self._kept_nodes, self._output_nodes = {}, {}
+        for sig in lowered:
+            self._kept_nodes.update(module_scopes(sig.node_modules, self._keep.module_names))
+            self._output_nodes[sig.name] = dict(sig.output_nodes)
+
+    def _denylist(self, calibrated: bytes) -> tuple[list[str], list[str]]:
+        """(op types, op output names) TF's quantizer leaves float."""
+        if self._keep is None:
+            return [], []
+        from edgebatch.quantize.keep_float import denylisted_nodes
+
+        found = denylisted_nodes(calibrated, self._kept_nodes, self._output_nodes)
+        kept_modules = sorted({m for modules in found.values() for m in modules},
+                              key=self._keep.module_names.index)
+        self.kept_float = [*self._keep.op_types, *kept_modules]
+        return list(self._keep.op_types), sorted(found)
 
     def _representative_dataset(self):
         if self.representative_dataset is not None:

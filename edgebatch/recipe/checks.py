@@ -40,6 +40,39 @@ def check_values(cfg: DictConfig) -> None:
     threads = OmegaConf.select(cfg, "benchmark.threads") or []
     if any(t < 1 for t in threads):
         raise RecipeError(f"benchmark.threads: every thread count must be >= 1, got {list(threads)}")
+    _check_keep_float(cfg)
     cosine = OmegaConf.select(cfg, "validation.min_cosine")
     if cosine is not None and not -1 <= cosine <= 1:
         raise RecipeError(f"validation.min_cosine: must be within [-1, 1], got {cosine}")
+
+
+def keep_float_spec(quant) -> list[str]:
+    """quant.keep_float as a list of entries (None / "" -> [], "auto:2" -> ["auto:2"])."""
+    spec = OmegaConf.select(quant, "keep_float") if isinstance(quant, DictConfig) else quant
+    if spec is None or spec == "":
+        return []
+    if isinstance(spec, str):
+        return [part.strip() for part in spec.split(",")]
+    if OmegaConf.is_config(spec):
+        spec = OmegaConf.to_container(spec)
+    if not isinstance(spec, (list, tuple)):
+        return [spec]  # a number or a mapping: parse_keep_float refuses it
+    return list(spec)
+
+
+def _check_keep_float(cfg: DictConfig) -> None:
+    from edgebatch.quantize.keep_float import parse_keep_float
+
+    quant = OmegaConf.select(cfg, "quant")
+    spec = keep_float_spec(quant) if quant is not None else []
+    if not spec:
+        return
+    try:
+        parse_keep_float(spec)
+    except ValueError as error:
+        raise RecipeError(f"quant.{error}") from error
+    preset = OmegaConf.select(cfg, "quant.preset")
+    preset = getattr(preset, "value", preset)
+    if preset != "int8":
+        raise RecipeError("quant.keep_float: works with the int8 preset (quant=int8), not "
+                          f"quant={OmegaConf.select(cfg, 'quant.name')}")

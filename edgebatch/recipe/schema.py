@@ -168,6 +168,10 @@ class QuantSchema:
     # int8 preset / PT2E static: int8 ops XNNPACK does not run become float ops between
     # DEQUANTIZE and QUANTIZE (edgebatch.quantize.float_fallback)
     float_fallback: bool = True
+    # int8 preset: what stays float - TFLite op types (HARD_SWISH), module names
+    # (features.0.0), auto:K (the K most sensitive layers); one string ("auto:2", also a
+    # sweep point) or a list (edgebatch.quantize.keep_float)
+    keep_float: Any = field(default_factory=list)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     # Tolerance of the end-to-end check (float PyTorch vs quantized TFLite); replaces
     # `validation`'s tolerance when the model is quantized.

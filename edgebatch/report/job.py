@@ -145,16 +145,27 @@ def _quantization(result: dict) -> list[Block]:
     if not quant:
         return []
     comparisons = {k: v for k, v in quant.items() if isinstance(v, dict)}
-    settings = [(str(k), fmt.value(v)) for k, v in quant.items() if not isinstance(v, dict)]
+    auto = quant.get("keep_float_auto") or []
+    settings = [(str(k), _setting(v)) for k, v in quant.items()
+                if not isinstance(v, dict) and k != "keep_float_auto"]
     blocks: list[Block] = [Heading("Quantization")]
     if settings:
         blocks.append(Fields(settings))
+    if auto:
+        blocks.append(Table(["layer kept float by auto", "output error quantized alone (1 - cosine)"],
+                            [[a.get("layer"), fmt.value(a.get("error"))] for a in auto]))
     if comparisons:
         rows = [[_QUANT_COMPARISONS.get(k, k), *_metrics_cells(v), fmt.verdict(v.get("passed"))]
                 for k, v in comparisons.items()]
         blocks.append(Table(["comparison", *(_METRIC_NAMES[k] for k in _METRIC_COLUMNS), "verdict"],
                             rows, [_pass_tone(v.get("passed")) for v in comparisons.values()]))
     return blocks
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "nothing"
+    return fmt.value(value)
 
 
 def _model(result: dict) -> list[Block]:

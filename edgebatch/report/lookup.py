@@ -46,7 +46,13 @@ def label(value: Any) -> str | None:
 
 
 def quant(result: dict) -> str | None:
-    return label(dig(result, "config", "quant"))
+    """The quant config's name, with keep_float when set (it tells sweep points apart)."""
+    name = label(dig(result, "config", "quant"))
+    keep_float = dig(result, "config", "quant", "keep_float")
+    if not keep_float:
+        return name
+    spec = keep_float if isinstance(keep_float, str) else ",".join(map(str, keep_float))
+    return f"{name} keep_float={spec}"
 
 
 def layout(result: dict) -> str | None:

@@ -233,3 +233,22 @@ def test_verbose_flag_sets_runner_verbose(tmp_path):
     proc = edgebatch("-v", "--cfg", "job", "+recipe=tiny_cnn", root=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "  verbose: true" in proc.stdout
+
+
+def test_a_malformed_keep_float_is_a_config_error(tmp_path):
+    proc = edgebatch("+recipe=tiny_cnn", "quant=int8", "quant.keep_float=auto:two", root=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "edgebatch: error: quant.keep_float: 'auto:two' is not auto:K with K a whole number "
+        "(e.g. auto:2)")
+
+
+def test_a_keep_float_sweep_records_the_layers_kept(tmp_path):
+    proc = edgebatch("-m", "+recipe=tiny_cnn", "quant=int8", "quant.keep_float=auto:0,auto:1",
+                     *FAST, "benchmark.compare_float=false", root=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    by_spec = {r["config"]["quant"]["keep_float"]: r["quantization"] for r in results(tmp_path)}
+    assert by_spec["auto:0"]["kept_float"] == [] and by_spec["auto:0"]["keep_float_auto"] == []
+    (layer,) = by_spec["auto:1"]["kept_float"]
+    assert by_spec["auto:1"]["keep_float_auto"][0]["layer"] == layer
+    assert "float" in by_spec["auto:1"]["op_kinds"]

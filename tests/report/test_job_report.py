@@ -140,3 +140,17 @@ def test_signatures_host_and_file_links(tmp_path):
     assert ("**Measured on:** Intel(R) Xeon(R) CPU @ 2.20GHz, 1 physical / 2 logical cores, "
             "x86_64, Linux 6.1") in md
     assert "**Files:** [result.json](<result.json>) · [job.log](<job.log>)" in md
+
+
+def test_quantized_job_lists_the_layers_kept_float(tmp_path):
+    result = quantized_result("int8")
+    result["config"]["quant"]["keep_float"] = "auto:2"
+    result["quantization"].update(
+        keep_float=["auto:2"], kept_float=["features.1.block.0.0", "features.0.0"],
+        keep_float_auto=[{"layer": "features.1.block.0.0", "error": 0.0015},
+                         {"layer": "features.0.0", "error": 0.00093}])
+    paths = write_job_report(result, tmp_path)
+    md = paths["markdown"].read_text()
+    assert "**kept_float:** features.1.block.0.0, features.0.0" in md
+    assert "| features.0.0 | 0.00093 |" in md
+    assert "int8 keep_float=auto:2" in md
