@@ -23,11 +23,13 @@ qd = torch.ops.quantized_decomposed
 
 
 def convert_pt2e_module(module, shape, *, fold=False, calibration=4, **kwargs):
+    """PT2E-quantize and convert; the file is the lowering's own (no float fallback for ops
+    XNNPACK leaves out: tests/quantize/test_hybrid_kernels.py covers that rewrite)."""
     batches = seeded_batches(shape, calibration)
     quantized, quantizer = pt2e(module.eval(), batches[0], calibration=batches, fold=fold,
                                 **kwargs)
-    model = edgebatch.convert(quantized, batches[0],
-                              quant_config=QuantConfig(pt2e_quantizer=quantizer))
+    model = edgebatch.convert(quantized, batches[0], quant_config=QuantConfig(
+        pt2e_quantizer=quantizer, float_fallback=False))
     return quantized, model
 
 
