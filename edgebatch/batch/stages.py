@@ -316,8 +316,14 @@ def benchmark(state: JobState) -> None:
     cfg, first = state.cfg, state.signatures[0]
     float_flatbuffer = None
     if state.quantized and cfg.benchmark.compare_float:
-        float_flatbuffer = _convert(
-            state, [sig.reference_module for sig in state.signatures], None).flatbuffer
+        from edgebatch.batch.float_model import cached_float_model
+
+        float_flatbuffer, cached = cached_float_model(
+            Path(cfg.paths.root), state.result.config,
+            lambda: _convert(state, [sig.reference_module for sig in state.signatures],
+                             None).flatbuffer)
+        log.info("[%s] float model to time against: %s", cfg.artifact_name,
+                 "converted before in this run root" if cached else "converted")
     lock = Path(cfg.paths.root) / BENCHMARK_LOCK if cfg.benchmark.exclusive else None
     with exclusive(lock):
         timings = time_model(
