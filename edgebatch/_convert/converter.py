@@ -107,7 +107,7 @@ class Converter:
         if quant_config is not None:
             quant_config.resolve_keep_float(self._signatures[0].module)
         cost = CostMeter()
-        weights = WeightStore()
+        weights = WeightStore(shared=len(self._signatures) > 1)
         lowered, pass_records = zip(*(
             _lower_signature(sig, weights, strict_export, cost) for sig in self._signatures
         ))

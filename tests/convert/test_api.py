@@ -146,3 +146,20 @@ def test_import_order_guard(first):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "converted" in result.stdout
+
+
+def test_tensorflow_loads_without_keras_and_tf_keras_still_works():
+    # TF's __init__ would import all of Keras (+110 MB resident); edgebatch keeps it out
+    script = textwrap.dedent("""
+        import sys
+        import edgebatch
+        from edgebatch._imports import tensorflow
+        tf = tensorflow()
+        assert not any(m == "keras" or m.startswith("keras.") for m in sys.modules), "keras loaded"
+        assert tf.keras.layers.Dense(2)(tf.ones((1, 3))).shape == (1, 2)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ok" in result.stdout

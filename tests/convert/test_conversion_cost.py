@@ -24,19 +24,28 @@ def cnn():
     return TinyCNN().eval(), (torch.randn(1, 3, 32, 32),)
 
 
+LARGE = WeightStore.CONSTANT_LIMIT + 1
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.int8, torch.bool])
-def test_a_weight_variable_shares_the_torch_tensors_memory(dtype):
-    weight = torch.zeros(4, 3, dtype=dtype)
-    variable = WeightStore().variable("w", weight)
-    weight[1, 2] = 1  # written after the variable was made
-    assert variable.numpy()[1, 2] == 1
+@pytest.mark.parametrize("size", [12, LARGE])
+def test_a_weight_shares_the_torch_tensors_memory(dtype, size):
+    weight = torch.zeros(size, dtype=dtype)
+    value = WeightStore().weight("w", weight)
+    assert isinstance(value, tf.Variable) == (size == LARGE)
+    weight[7] = 1  # written after the TF value was made
+    assert value.numpy()[7] == 1
+
+
+def test_every_weight_is_a_variable_when_signatures_share_them():
+    assert isinstance(WeightStore(shared=True).weight("w", torch.zeros(3)), tf.Variable)
 
 
 def test_int64_and_float64_weights_are_stored_narrowed():
     store = WeightStore()
-    assert store.variable("i", torch.arange(5, dtype=torch.int64)).dtype == tf.int32
-    assert store.variable("f", torch.ones(2, dtype=torch.float64)).dtype == tf.float32
-    assert store.variable("empty", torch.zeros(0, 3)).shape == (0, 3)
+    assert store.weight("i", torch.arange(5, dtype=torch.int64)).dtype == tf.int32
+    assert store.weight("f", torch.ones(LARGE, dtype=torch.float64)).dtype == tf.float32
+    assert store.weight("empty", torch.zeros(0, 3)).shape == (0, 3)
 
 
 def _lowered(module, args):
