@@ -4,7 +4,8 @@ The version is the one row of table `schema_version`. Version 1 is the SQLite in
 edgebatch wrote before it took database URLs: no version table (it used SQLite's
 `PRAGMA user_version`), tables `metrics` and `runs` that relied on SQLite's per-value types
 and rowids. Version 2 holds nothing only SQLite can. Version 3 (tables.py) adds tags, a
-description per artifact and the record of deleted versions. An index of a newer version
+description per artifact and the record of deleted versions. Version 4 adds each run's job
+key (`run_records.job_key`, for skip_unchanged). An index of a newer version
 than this code knows is refused, never rewritten.
 """
 
@@ -105,5 +106,12 @@ def _tags_descriptions_deletions(connection: Connection) -> None:
     )
 
 
+def _run_job_keys(connection: Connection) -> None:
+    """3 -> 4: add `run_records.job_key` (NULL for the runs recorded before)."""
+    connection.execute(sa.text("ALTER TABLE run_records ADD COLUMN job_key TEXT"))
+
+
 # _STEPS[i] upgrades version i + 1 to i + 2.
-_STEPS: list[Callable[[Connection], None]] = [_portable_tables, _tags_descriptions_deletions]
+_STEPS: list[Callable[[Connection], None]] = [
+    _portable_tables, _tags_descriptions_deletions, _run_job_keys,
+]
