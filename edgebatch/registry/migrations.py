@@ -82,7 +82,8 @@ def _portable_tables(connection: Connection) -> None:
                 "value": tables.encode_metric(row.value),
             }
         )
-    run_columns = [c.name for c in tables.run_records.columns if c.name != "id"]
+    later = {"id", "job_key"}  # made here (the order of recording), or by a later version
+    run_columns = [c.name for c in tables.run_records.columns if c.name not in later]
     runs = [row._asdict() for row in _legacy_rows(connection, "runs", run_columns)]
     for target, rows in ((tables.artifact_metrics, metrics), (tables.run_records, runs)):
         if rows:
@@ -107,8 +108,11 @@ def _tags_descriptions_deletions(connection: Connection) -> None:
 
 
 def _run_job_keys(connection: Connection) -> None:
-    """3 -> 4: add `run_records.job_key` (NULL for the runs recorded before)."""
-    connection.execute(sa.text("ALTER TABLE run_records ADD COLUMN job_key TEXT"))
+    """3 -> 4: add `run_records.job_key` (NULL for the runs recorded before). A version-1
+    index has it already: step 1 -> 2 made its `run_records` with today's columns."""
+    columns = {column["name"] for column in sa.inspect(connection).get_columns("run_records")}
+    if "job_key" not in columns:
+        connection.execute(sa.text("ALTER TABLE run_records ADD COLUMN job_key TEXT"))
 
 
 # _STEPS[i] upgrades version i + 1 to i + 2.
