@@ -75,3 +75,19 @@ def test_warm_workers_keep_each_jobs_isolation_limits_and_bytes(tmp_path):
         f"the job ran past runner.timeout_s=4 s in stage '{hang['stage']}' and was stopped")
     assert hang["process"]["limit_hit"] == "timeout" and hang["process"]["signal"] == "SIGKILL"
     assert 4 <= hang["process"]["seconds"] < 15
+
+
+def test_each_joblib_worker_keeps_its_own_warm_worker(tmp_path):
+    proc = edgebatch("-m", "+recipe=tiny_cnn,multi_signature,tiny_cnn_nhwc_int8,tiny_cnn",
+                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "registry.enabled=false",
+                     *POOL, *FAST, root=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = job_results(tmp_path)
+    assert [r["status"] for r in jobs] == ["ok"] * 4
+    served: dict[int, list[int]] = {}
+    for r in jobs:
+        served.setdefault(r["process"]["worker_pid"], []).append(r["process"]["worker_job"])
+    assert 1 <= len(served) <= 2  # one warm worker per joblib process, none per job
+    assert sorted(n for numbers in served.values() for n in numbers) == sorted(
+        n for numbers in served.values() for n in range(1, len(numbers) + 1))
+    assert max(len(numbers) for numbers in served.values()) >= 2
