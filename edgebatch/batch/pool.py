@@ -85,8 +85,11 @@ class WarmWorker:
         with self._lock:
             self._sink = sink
         self.jobs += 1
-        self.commands.write(json.dumps({"spec": str(spec)}) + "\n")
-        self.commands.flush()
+        try:
+            self.commands.write(json.dumps({"spec": str(spec)}) + "\n")
+            self.commands.flush()
+        except OSError:  # it died just now: the caller sees it end, as in a job
+            pass
 
     def wait_done(self, timeout_s: float):
         """The worker's report of the job (a dict), `_EOF`, or None if not yet."""
@@ -113,7 +116,7 @@ class WarmWorker:
         self._finish()
 
     def _finish(self) -> None:
-        self.process.wait()  # (the group is dead: its output pipe ends, the reader returns)
+        self.process.wait()
         self._reader.join(timeout=5)
         try:
             self.commands.close()
@@ -142,6 +145,9 @@ def run(
     with _busy, open(log_path, "a", encoding="utf-8", errors="replace") as log:
         sink = OutputSink(log, echo, echo_line)
         worker = _worker
+        if worker is not None and worker.process.poll() is not None:  # died while idle
+            worker.kill()
+            worker = None
         if worker is None:
             worker = _worker = WarmWorker(sink)
             start = worker.started
