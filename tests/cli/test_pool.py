@@ -12,14 +12,20 @@ from tests.cli.test_isolation import RECIPE
 POOL = ["runner.isolation=pool"]
 
 
-def user_recipes(tmp_path: Path, **timeouts: float) -> str:
-    """Recipes `segfaults` and `hangs` (tests.batch.modules) in a search-path dir."""
+HANG_TIMEOUT_S = 4  # the hang runs on a warm worker: the imports are not on its clock
+HOARD_MEMORY_MB = 2500  # a worker holds about 1.4 GB with torch and TensorFlow loaded
+
+
+def user_recipes(tmp_path: Path) -> str:
+    """Recipes `segfaults`, `hangs` and `hoards` (tests.batch.modules) in a search-path dir,
+    the last two with their own limits."""
     folder = tmp_path / "extra" / "recipe"
     folder.mkdir(parents=True)
-    for name, target in {"segfaults": "Segfaults", "hangs": "Hangs"}.items():
+    limits = {"hangs": f"timeout_s: {HANG_TIMEOUT_S}", "hoards": f"memory_mb: {HOARD_MEMORY_MB}"}
+    for name, target in {"segfaults": "Segfaults", "hangs": "Hangs", "hoards": "Hoards"}.items():
         text = RECIPE.format(name=name, target=target)
-        if name in timeouts:
-            text += f"runner:\n  timeout_s: {timeouts[name]}\n"
+        if name in limits:
+            text += f"runner:\n  {limits[name]}\n"
         (folder / f"{name}.yaml").write_text(text)
     return f"hydra.searchpath=[file://{tmp_path / 'extra'}]"
 
@@ -34,18 +40,20 @@ def job_results(root: Path) -> list[dict]:
 def test_warm_workers_keep_each_jobs_isolation_limits_and_bytes(tmp_path):
     """One sweep, three workers (each start costs the imports, so the cases share them):
     a crash in job 2 of 3, warm jobs on one worker with the bytes of a cold one, a hang
-    stopped at its own timeout (imports not on its clock) and a fresh worker after it."""
+    stopped at its own timeout (imports not on its clock), a fresh worker after it, and a
+    memory overrun on that one."""
     proc = edgebatch(
-        "-m", "+recipe=tiny_cnn,segfaults,tiny_cnn,multi_signature,tiny_cnn,hangs,multi_signature",
-        user_recipes(tmp_path, hangs=4), "registry.enabled=false", *POOL, *FAST,
+        "-m", "+recipe=tiny_cnn,segfaults,tiny_cnn,multi_signature,tiny_cnn,hangs,"
+        "multi_signature,hoards", user_recipes(tmp_path), "registry.enabled=false", *POOL, *FAST,
         root=tmp_path, timeout=300)
     assert proc.returncode == 1, proc.stderr[-3000:]
-    first, crash, cold, other, warm, hang, after = jobs = job_results(tmp_path)
-    assert [r["status"] for r in jobs] == ["ok", "failed", "ok", "ok", "ok", "failed", "ok"]
+    first, crash, cold, other, warm, hang, after, hoard = jobs = job_results(tmp_path)
+    assert [r["status"] for r in jobs] == ["ok", "failed", "ok", "ok", "ok", "failed", "ok",
+                                           "failed"]
     assert all(r["process"]["isolation"] == "pool" for r in jobs)
     pids = [r["process"]["worker_pid"] for r in jobs]
-    assert [r["process"]["worker_job"] for r in jobs] == [1, 2, 1, 2, 3, 4, 1]
-    assert pids[0] == pids[1] != pids[2] == pids[3] == pids[4] == pids[5] != pids[6]
+    assert [r["process"]["worker_job"] for r in jobs] == [1, 2, 1, 2, 3, 4, 1, 2]
+    assert pids[0] == pids[1] != pids[2] == pids[3] == pids[4] == pids[5] != pids[6] == pids[7]
 
     # the crash is recorded as a fresh child's is; the jobs around it pass
     assert (crash["stage"], crash["error"]["class"]) == ("convert", "JobCrashError")
@@ -72,9 +80,18 @@ def test_warm_workers_keep_each_jobs_isolation_limits_and_bytes(tmp_path):
     # the hang is stopped at its timeout, its worker killed; the next job gets a fresh one
     assert hang["error"]["class"] == "JobTimeoutError"
     assert hang["error"]["message"] == (
-        f"the job ran past runner.timeout_s=4 s in stage '{hang['stage']}' and was stopped")
+        f"the job ran past runner.timeout_s={HANG_TIMEOUT_S} s in stage '{hang['stage']}' "
+        "and was stopped")
     assert hang["process"]["limit_hit"] == "timeout" and hang["process"]["signal"] == "SIGKILL"
-    assert 4 <= hang["process"]["seconds"] < 15
+    assert HANG_TIMEOUT_S <= hang["process"]["seconds"] < 15
+
+    # the memory overrun likewise, with the job's peak (the worker's included)
+    assert (hoard["stage"], hoard["error"]["class"]) == ("convert", "JobMemoryError")
+    assert hoard["error"]["message"] == (
+        f"the job's resident memory went past runner.memory_mb={HOARD_MEMORY_MB} MB in stage "
+        "'convert' and it was stopped")
+    assert hoard["process"]["limit_hit"] == "memory"
+    assert HOARD_MEMORY_MB < hoard["process"]["peak_rss_mb"] < 8000
 
 
 def test_each_joblib_worker_keeps_its_own_warm_worker(tmp_path):
