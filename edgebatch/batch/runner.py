@@ -26,8 +26,8 @@ from edgebatch.batch.job import finish, new_result, now_iso, run_job
 from edgebatch.batch.job_key import job_key
 from edgebatch.batch.result import RESULT_FILE, JobResult, ProcessRecord
 from edgebatch.batch.stages import resolved_config
-from edgebatch.batch.unchanged import unchanged_result
 from edgebatch.batch.supervisor import ChildExit, python_argv, supervise
+from edgebatch.batch.unchanged import unchanged_result
 from edgebatch.batch.worker import is_job_line
 from edgebatch.recipe.checks import check_values
 from edgebatch.errors import JobAbortedError, JobCrashError, JobMemoryError, JobTimeoutError

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_cli import FAST, edgebatch, results
+import pytest
+
+from tests.cli.test_cli import FAST, edgebatch
 from tests.cli.test_isolation import RECIPE
 
 POOL = ["runner.isolation=pool"]
@@ -94,6 +96,7 @@ def test_warm_workers_keep_each_jobs_isolation_limits_and_bytes(tmp_path):
     assert HOARD_MEMORY_MB < hoard["process"]["peak_rss_mb"] < 8000
 
 
+@pytest.mark.slow  # ~30 s here: two workers' imports at once on two cores
 def test_each_joblib_worker_keeps_its_own_warm_worker(tmp_path):
     proc = edgebatch("-m", "+recipe=tiny_cnn,multi_signature,tiny_cnn_nhwc_int8,tiny_cnn",
                      "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "registry.enabled=false",
