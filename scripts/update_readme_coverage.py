@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from edgebatch.report.coverage import markdown
+from edgebatch.report.markdown import replace_section
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- zoo-coverage:start -->", "<!-- zoo-coverage:end -->"
@@ -38,13 +39,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rows, latest = merged_rows(args.coverage)
     table = markdown(rows, day=latest["date"], host=latest["machine"])
-    text = args.readme.read_text()
-    if START not in text or END not in text:
-        print(f"error: {args.readme} has no {START} ... {END} section", file=sys.stderr)
+    try:
+        text = replace_section(args.readme.read_text(), START, END, table)
+    except ValueError as error:
+        print(f"error: {args.readme}: {error}", file=sys.stderr)
         return 2
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    args.readme.write_text(f"{head}{START}\n{table}{END}{tail}")
+    args.readme.write_text(text)
     print(f"{args.readme}: {len(rows)} models")
     return 0
 

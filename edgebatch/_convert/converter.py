@@ -19,6 +19,7 @@ from edgebatch._convert.arguments import (
     check_sample_inputs,
 )
 from edgebatch._convert.constant_size import check_constant_size
+from edgebatch._convert.cost import CostMeter
 from edgebatch._convert.export import export_module
 from edgebatch._convert.passes.pipeline import run_pipeline
 from edgebatch._convert.signature import (
@@ -105,24 +106,30 @@ class Converter:
         start = time.perf_counter()
         if quant_config is not None:
             quant_config.resolve_keep_float(self._signatures[0].module)
+        cost = CostMeter()
         weights = WeightStore()
         lowered, pass_records = zip(*(
-            _lower_signature(sig, weights, strict_export) for sig in self._signatures
+            _lower_signature(sig, weights, strict_export, cost) for sig in self._signatures
         ))
         if quant_config is not None:
             quant_config.record_lowering(lowered)
-        flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable, flags)
-        if quant_config is not None:
-            flatbuffer = quant_config.postprocess(flatbuffer)  # e.g. weight_only_int8
+        with cost.stage("tflite"):
+            flatbuffer = tflite.convert_functions([l.function for l in lowered], weights.trackable,
+                                                  flags)
         hybrid_forms = {}
-        if flags.get("optimizations"):  # dynamic-range quantization makes hybrid kernels
-            from edgebatch.quantize.hybrid_kernels import choose_kernels
+        with cost.stage("postprocess"):
+            flatbuffer = tflite.canonical_flatbuffer(flatbuffer)
+            if quant_config is not None:
+                flatbuffer = quant_config.postprocess(flatbuffer)  # e.g. weight_only_int8
+            if flags.get("optimizations"):  # dynamic-range quantization makes hybrid kernels
+                from edgebatch.quantize.hybrid_kernels import choose_kernels
 
-            policy = quant_config.hybrid_kernels if quant_config is not None else "auto"
-            flatbuffer, hybrid_forms = choose_kernels(flatbuffer, policy)
+                policy = quant_config.hybrid_kernels if quant_config is not None else "auto"
+                flatbuffer, hybrid_forms = choose_kernels(flatbuffer, policy)
         model = TfLiteModel(flatbuffer)
         model.report = {
             "conversion_seconds": time.perf_counter() - start,
+            "stages": cost.report(),
             "select_tf_ops": tflite.uses_select_tf_ops(flags),
             "hybrid_kernels": hybrid_forms,
             "signatures": {
@@ -147,7 +154,7 @@ def _stacklevel_outside_package() -> int:
     return level
 
 
-def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
+def _lower_signature(sig: Signature, weights: WeightStore, strict_export, cost: CostMeter):
     training = in_training_mode(sig.module)
     if training:
         warnings.warn(
@@ -155,17 +162,20 @@ def _lower_signature(sig: Signature, weights: WeightStore, strict_export):
             "unless you mean to convert training behaviour (dropout, batch statistics).",
             stacklevel=_stacklevel_outside_package(),
         )
-    program = export_module(
-        sig.module, sig.sample_args, sig.sample_kwargs,
-        dynamic_shapes=sig.dynamic_shapes, strict_export=strict_export,
-    )
+    with cost.stage("export"):
+        program = export_module(
+            sig.module, sig.sample_args, sig.sample_kwargs,
+            dynamic_shapes=sig.dynamic_shapes, strict_export=strict_export,
+        )
     check_constant_size(program, sig.name)
     outputs = _checked_output_names(sig, program)
     training_nodes = training_only_nodes(program)  # before the passes rewrite the graph
     try:
-        passes = run_pipeline(program)  # the FX passes, see passes/pipeline.py
+        with cost.stage("passes"):
+            passes = run_pipeline(program)  # the FX passes, see passes/pipeline.py
         names = [name for name, _ in input_names_and_values(sig.sample_args, sig.sample_kwargs)]
-        return lower_program(program, sig.name, names, outputs, weights), passes
+        with cost.stage("lower"):
+            return lower_program(program, sig.name, names, outputs, weights), passes
     except (UnsupportedOpError, LoweringError) as exc:
         if not (training and training_nodes):
             raise

@@ -62,7 +62,8 @@ class WeightStore:
     def variable(self, name: str, tensor: torch.Tensor) -> tf.Variable:
         key = self._key(tensor)
         if key not in self._by_key:
-            var = tf.Variable(dtypes.to_numpy(tensor), trainable=False, name=scope_name(name))
+            var = tf.Variable(dtypes.to_tensorflow(tensor), trainable=False,
+                              name=scope_name(name))
             self._by_key[key] = var
             self._keyed_tensors.append(tensor)
             self.trackable.weights.append(var)

@@ -11,6 +11,7 @@ from edgebatch._imports import tensorflow
 from edgebatch.errors import ConversionError
 
 tf = tensorflow()
+from tensorflow.lite.python import lite as _lite  # noqa: E402  after tensorflow()
 
 _INTERESTING = re.compile(r"error|not supported|unsupported|failed|illegal|'tf\.|'tfl\.", re.I)
 
@@ -38,8 +39,37 @@ def condense(message: str, limit: int = 12) -> str:
     return "\n".join(unique[:limit])
 
 
+class _SavedModelConverter(_lite.TFLiteFrozenGraphConverterV2):
+    """TF's converter for concrete functions, without reloading the SavedModel it writes.
+
+    TF's own path saves the functions as a SavedModel, then restores every variable
+    from it into a second set of objects (`_load`) only to read the graph's debug
+    info, which the functions themselves carry. That restore is a full copy of the
+    weights in memory (+165 MB peak on convnext_tiny) and ~0.7 s; the converter then
+    reads the SavedModel from disk either way, so the flatbuffer is byte-identical.
+    Tied to TensorFlow's private converter API: tests/convert/test_tflite_converter.py
+    fails on a TensorFlow whose converter no longer has this hook.
+    """
+
+    def _convert_concrete_functions_to_saved_model(self, output_dir):
+        if len(self._funcs) == 1:
+            signatures = {tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: self._funcs[0]}
+        else:
+            signatures = {func.graph.name: func for func in self._funcs}
+        try:
+            tf.saved_model.save(self._trackable_obj, output_dir, signatures=signatures)
+        except Exception:  # as TF's own path: fall back to converting a frozen graph
+            return None, None, None
+        self.saved_model_dir = output_dir
+        self._saved_model_tags = {tf.saved_model.SERVING}
+        self._saved_model_exported_names = list(signatures)
+        self._parse_saved_model_args(always_enable_saved_model_import=True)
+        self._trackable_obj = None  # debug info then comes from the functions' graphs
+        return self._load_saved_model(output_dir, self._saved_model_tags)
+
+
 def convert_functions(functions: list, trackable, flags: dict | None = None) -> bytes:
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(functions, trackable)
+    converter = _SavedModelConverter(functions, trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter._experimental_use_buffer_offset = True
     for name, value in (flags or {}).items():
@@ -52,4 +82,9 @@ def convert_functions(functions: list, trackable, flags: dict | None = None) -> 
             + "\nIf an op above is not a TFLite built-in, file the ATen op it came from; "
             "SELECT_TF_OPS (Flex) can be enabled through _ai_edge_converter_flags."
         ) from exc
+    return flatbuffer
+
+
+def canonical_flatbuffer(flatbuffer: bytes) -> bytes:
+    """TF's converter output with our fixes: PyTorch's LSTM semantics, deterministic layout."""
     return canonical_buffer_layout(without_lstm_cell_clip(flatbuffer))

@@ -7,7 +7,6 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -72,39 +71,3 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
-class PeakRss:
-    """Peak resident memory of this process while the block runs, sampled every 20 ms.
-
-    with PeakRss() as peak: ...; peak.mb
-    """
-
-    def __init__(self, interval_s: float = 0.02):
-        import psutil
-
-        self._process = psutil.Process()
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self.peak_bytes = 0
-
-    def _sample(self) -> None:
-        while True:
-            self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
-            if self._stop.wait(self._interval):
-                return
-
-    def __enter__(self) -> "PeakRss":
-        self.peak_bytes = self._process.memory_info().rss
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
-
-    @property
-    def mb(self) -> float:
-        return self.peak_bytes / 2**20

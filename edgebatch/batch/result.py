@@ -33,9 +33,19 @@ class ErrorRecord(_Record):
     log_tail: Optional[list[str]] = None  # a job whose process died: its last lines
 
 
+class ConversionStage(_Record):
+    """One stage of the conversion (edgebatch._convert.cost): export, passes, lower, tflite,
+    postprocess."""
+
+    stage: str
+    seconds: float
+    peak_rss_mb: float
+
+
 class Conversion(_Record):
     seconds: float
     peak_rss_mb: float
+    stages: list[ConversionStage] = Field(default_factory=list)
 
 
 class TensorSpec(_Record):

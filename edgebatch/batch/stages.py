@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from edgebatch.batch.environment import PeakRss
+from edgebatch.memory import PeakRss
 from edgebatch.batch.job_key import job_key
 from edgebatch.batch.result import (
     RESULT_FILE, ArtifactRecord, Benchmark, Conversion, DelegateCoverage, Errors, JobResult,
@@ -125,7 +125,8 @@ def convert(state: JobState) -> None:
         state.model = _convert(state, [sig.module for sig in state.signatures],
                                state.quant_config)
     result.conversion = Conversion(seconds=round(time.perf_counter() - start, 3),
-                                   peak_rss_mb=round(peak.mb, 1))
+                                   peak_rss_mb=round(peak.mb, 1),
+                                   stages=state.model.report["stages"])
     if state.quant_config is not None and result.quantization is not None:
         from edgebatch.batch.quantization import kept_float
 
@@ -315,8 +316,14 @@ def benchmark(state: JobState) -> None:
     cfg, first = state.cfg, state.signatures[0]
     float_flatbuffer = None
     if state.quantized and cfg.benchmark.compare_float:
-        float_flatbuffer = _convert(
-            state, [sig.reference_module for sig in state.signatures], None).flatbuffer
+        from edgebatch.batch.float_model import cached_float_model
+
+        float_flatbuffer, cached = cached_float_model(
+            Path(cfg.paths.root), state.result.config,
+            lambda: _convert(state, [sig.reference_module for sig in state.signatures],
+                             None).flatbuffer)
+        log.info("[%s] float model to time against: %s", cfg.artifact_name,
+                 "converted before in this run root" if cached else "converted")
     lock = Path(cfg.paths.root) / BENCHMARK_LOCK if cfg.benchmark.exclusive else None
     with exclusive(lock):
         timings = time_model(

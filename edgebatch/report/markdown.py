@@ -66,3 +66,13 @@ def render(doc: Document, figure_file) -> str:
         parts.append(escape(doc.subtitle))
     parts += [_block(block, figure_file) for block in doc.blocks]
     return "\n\n".join(parts) + "\n"
+
+
+def replace_section(text: str, start: str, end: str, body: str) -> str:
+    """`text` with what lies between the marker lines `start` and `end` (e.g. HTML comments
+    in a README) replaced by `body`; the markers stay. ValueError if either is missing."""
+    if start not in text or end not in text.split(start, 1)[1]:
+        raise ValueError(f"no {start} ... {end} section")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}{end}{tail}"

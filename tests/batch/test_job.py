@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 
 import pytest
@@ -161,6 +162,21 @@ def test_a_drq_job_records_xnnpack_coverage_and_its_latency_against_float(tmp_pa
     assert timing["ratio_to_float"] == timing["median_ms"] / timing["float_median_ms"]
     report = (out / "report.md").read_text()
     assert "XNNPACK delegate" in report and "DEPTHWISE_CONV_2D" in report
+
+
+def test_quantized_jobs_of_one_model_convert_its_float_model_once(tmp_path):
+    drq, _ = run(tmp_path, "tiny_cnn", "quant=drq", job="drq")
+    assert drq["status"] == "ok", drq["error"]
+    (cached,) = (tmp_path / "float_models").glob("*.tflite")
+    float_job, _ = run(tmp_path, "tiny_cnn", job="float")
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == float_job["artifact"]["sha256"]
+    written = cached.stat()
+    fp16, out = run(tmp_path, "tiny_cnn", "quant=fp16", job="fp16")
+    assert fp16["status"] == "ok", fp16["error"]
+    assert "float_median_ms" in fp16["benchmark"]["threads"]["1"]
+    assert list((tmp_path / "float_models").glob("*")) == [cached]
+    assert (cached.stat().st_ino, cached.stat().st_mtime_ns) == (written.st_ino,
+                                                                 written.st_mtime_ns)
 
 
 
