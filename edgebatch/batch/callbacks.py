@@ -122,10 +122,13 @@ def sweep_summary(results: list[JobResult], sweep_dir: Path) -> dict[str, Any]:
                           in ((job.get("benchmark") or {}).get("threads") or {}).items()},
             "artifact": (f"{result.artifact.name}@{result.artifact.version}"
                          if result.artifact and result.artifact.version is not None else None),
+            "unchanged": result.unchanged is not None,  # skip_unchanged: not run
             "report": report,
         })
     ok = sum(job["status"] == "ok" for job in jobs)
-    return {"jobs": len(jobs), "ok": ok, "failed": len(jobs) - ok, "results": jobs}
+    unchanged = sum(job["unchanged"] for job in jobs)
+    return {"jobs": len(jobs), "ok": ok, "failed": len(jobs) - ok, "unchanged": unchanged,
+            "results": jobs}
 
 
 def _relative(path: str, base: Path) -> str:
@@ -182,7 +185,9 @@ def _value(x):
 
 def _print_summary(results: list[JobResult], report: Path | None) -> None:
     ok = sum(r.status == "ok" for r in results)
+    unchanged = sum(r.unchanged is not None for r in results)
     print(f"{len(results)} jobs: {ok} ok, {len(results) - ok} failed"
+          + (f" ({unchanged} unchanged, not run)" if unchanged else "")
           + (f" → {report}" if report else ""), flush=True)
     for r in results:
         print("  " + summary_line(r), flush=True)
@@ -197,6 +202,9 @@ def summary_line(result: JobResult) -> str:
         return (f"{name}: FAILED at {result.stage}: {error.error_class if error else None}: "
                 f"{shorten(message[0], 160, placeholder=' …') if message else ''} "
                 f"[signature {error.signature if error else None}]")
+    if result.unchanged is not None:
+        return (f"{name}: unchanged, not run: same job key as run {result.unchanged.run_id} "
+                f"→ {name}@{result.unchanged.version}")
     parts = [f"{name}: ok"]
     if result.model is not None:
         parts.append(f"{megabytes(result.model.size_bytes)}, {result.model.num_ops} ops, "

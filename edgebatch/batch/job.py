@@ -121,7 +121,7 @@ def finish(cfg: DictConfig, result: JobResult, out_dir: Path) -> None:
                 error_message=error.message if error else None,
                 artifact_version=result.artifact.version if result.artifact else None,
                 started_at=result.started_at, finished_at=result.finished_at,
-                config=result.config or {},
+                config=result.config or {}, job_key=result.job_key,
             )
         except Exception as error:
             log.warning("[%s] could not record the run in the registry: %s", result.name, error)

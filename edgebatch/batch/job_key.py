@@ -16,8 +16,8 @@ from typing import Any
 from edgebatch.batch.environment import tool_versions
 
 # Keys of the resolved config that do not change what a job produces.
-_RUN_ONLY_KEYS = ("paths", "resume", "promote", "runner", "suite", "report", "diagnosis",
-                  "registry")
+_RUN_ONLY_KEYS = ("paths", "resume", "skip_unchanged", "promote", "runner", "suite", "report",
+                  "diagnosis", "registry")
 # Keys whose string value is a path of a file the job reads.
 _FILE_KEYS = ("weights_path", "file")
 _CHUNK = 1 << 20

@@ -8,7 +8,9 @@ A comparison's status is one of
   improved   size, latency, error or op counts got better beyond the thresholds
   new        this run worked and there is no baseline yet
   ok         nothing moved beyond the thresholds
-which is what `edgebatch.report.write_regression_report` renders.
+which is what `edgebatch.report.write_regression_report` renders. A job skipped by
+skip_unchanged (`not_run`) is compared through the artifact version it matched: its stored
+metrics and bytes.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def compare(registry, result: JobResult, suite) -> dict:
         "error": ({**error.model_dump(by_alias=True), "stage": result.stage} if error else None),
         "last_good_version": None,
         "failing_since": None,
+        "not_run": result.unchanged is not None,  # skip_unchanged: same job key as before
     }
     baseline = _baseline(registry, name, suite.baseline_alias)
     if baseline is not None:
@@ -130,7 +133,7 @@ def compare(registry, result: JobResult, suite) -> dict:
     if baseline is None:
         comparison["status"] = "new"
         return comparison
-    checks = run_checks(baseline.metrics, result.flat_metrics(), suite.thresholds)
+    checks = run_checks(baseline.metrics, _current_metrics(registry, result), suite.thresholds)
     comparison["checks"] = checks
     previous = runs[1] if len(runs) > 1 and runs[0].run_id == result.run_id else None
     if any(c["regressed"] for c in checks):
@@ -144,6 +147,13 @@ def compare(registry, result: JobResult, suite) -> dict:
     else:
         comparison["status"] = "ok"
     return comparison
+
+
+def _current_metrics(registry, result: JobResult) -> dict:
+    """This run's metrics; for a job skipped as unchanged, those of the version it matched."""
+    if result.unchanged is None:
+        return result.flat_metrics()
+    return registry.get(f"{result.name}@{result.unchanged.version}").metrics
 
 
 def _baseline(registry, name: str, alias: str):

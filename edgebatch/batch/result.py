@@ -237,16 +237,29 @@ class Diagnosis(_Record):
 
 
 class ProcessRecord(_Record):
-    """How the job's child process ended (runner.isolation=process)."""
+    """How the job's child process ended (runner.isolation=process), or how the job ended
+    on a warm worker (pool: returncode 0 while the worker lives on)."""
 
     isolation: str
     returncode: int
     signal: Optional[str]
     limit_hit: Optional[Literal["timeout", "memory"]]
-    seconds: float
+    seconds: float  # pool: the worker's start-up included for its first job
     peak_rss_mb: float
     timeout_s: Optional[float]
     memory_mb: Optional[float]
+    worker_pid: Optional[int] = None  # pool: the warm worker's process id
+    worker_job: Optional[int] = None  # pool: 1 for the worker's first job, 2 for its second, ...
+    worker_rss_mb: Optional[float] = None  # pool: the worker's resident memory after the job
+
+
+class UnchangedRecord(_Record):
+    """skip_unchanged: the job was not run; the registry's latest successful run of the same
+    name had the same job key, and this is what it produced."""
+
+    run_id: str
+    version: Optional[int]  # the artifact version that run registered
+    finished_at: Optional[str]
 
 
 class JobResult(_Record):
@@ -273,6 +286,7 @@ class JobResult(_Record):
     report: Optional[dict[str, str]] = None  # report files by kind
     process: Optional[ProcessRecord] = None
     diagnosis: Optional[Diagnosis] = None
+    unchanged: Optional[UnchangedRecord] = None  # skip_unchanged: not run, see the record
 
     @property
     def finished(self) -> bool:

@@ -1,11 +1,13 @@
-"""How a job runs: resumed from a finished result, inline, or in a supervised child.
+"""How a job runs: resumed from a finished result, skipped as unchanged, inline, or in a
+supervised child.
 
 `run(cfg, out_dir, recipe)` is what every launcher's task calls. With
 `runner.isolation=process` (the default) the job runs in a fresh child process under
-`runner.timeout_s` and `runner.memory_mb`; a crash, a hang or a memory overrun becomes
-that job's failure — result.json with the stage it was in, the cause and the tail of
-its log — and the launcher goes on to the next job. The same holds under the basic,
-joblib and submitit launchers, since each of them calls this function.
+`runner.timeout_s` and `runner.memory_mb`; with `runner.isolation=pool`, on this process's
+warm worker (edgebatch.batch.pool) under the same limits. A crash, a hang or a memory
+overrun becomes that job's failure — result.json with the stage it was in, the cause and
+the tail of its log — and the launcher goes on to the next job. The same holds under the
+basic, joblib and submitit launchers, since each of them calls this function.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from edgebatch.batch import pool
 from edgebatch.batch.failures import error_record
 from edgebatch.batch.job import finish, new_result, now_iso, run_job
 from edgebatch.batch.job_key import job_key
 from edgebatch.batch.result import RESULT_FILE, JobResult, ProcessRecord
 from edgebatch.batch.stages import resolved_config
 from edgebatch.batch.supervisor import ChildExit, python_argv, supervise
+from edgebatch.batch.unchanged import unchanged_result
 from edgebatch.batch.worker import is_job_line
 from edgebatch.recipe.checks import check_values
 from edgebatch.errors import JobAbortedError, JobCrashError, JobMemoryError, JobTimeoutError
@@ -49,6 +53,10 @@ def run(cfg: DictConfig, out_dir: str | Path, *, recipe: str | None = None) -> J
             log.info("[%s] resumed: finished before (%s), not run again", finished.name,
                      finished.status)
             return finished
+    if cfg.skip_unchanged:
+        unchanged = unchanged_result(cfg, config, out_dir, recipe)
+        if unchanged is not None:
+            return unchanged
     if cfg.runner.isolation.value == "inline":
         return run_job(cfg, out_dir, recipe=recipe)
     return _run_in_child(cfg, config, out_dir, recipe)
@@ -74,11 +82,15 @@ def _run_in_child(cfg: DictConfig, config: dict, out_dir: Path, recipe: str | No
     spec.write_text(json.dumps({"config": config, "recipe": recipe, "out_dir": str(out_dir)}))
     (out_dir / RESULT_FILE).unlink(missing_ok=True)  # an earlier run's result is not this one's
     limits = cfg.runner
-    child = supervise(
-        python_argv("edgebatch.batch.worker", str(spec)), log_path=out_dir / LOG_FILE,
-        timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, echo=sys.stderr,
-        echo_line=None if limits.verbose else is_job_line,
-    )
+    output = {"log_path": out_dir / LOG_FILE, "echo": sys.stderr,
+              "echo_line": None if limits.verbose else is_job_line}
+    if limits.isolation.value == "pool":
+        child = pool.run(spec, timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
+                         max_jobs=limits.pool.max_jobs, max_rss_mb=limits.pool.max_rss_mb,
+                         **output)
+    else:
+        child = supervise(python_argv("edgebatch.batch.worker", str(spec)),
+                          timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, **output)
     result = read_result(out_dir)
     if result is None or not result.finished or child.cause is not None:
         result = _aborted(cfg, config, result, child, out_dir, recipe)
@@ -119,7 +131,11 @@ def abort_error(child: ChildExit, cfg: DictConfig, stage: str) -> JobAbortedErro
 
 
 def _process_record(child: ChildExit, cfg: DictConfig) -> ProcessRecord:
-    return ProcessRecord(isolation="process", returncode=child.returncode,
-                         signal=child.signal_name, limit_hit=child.cause,
-                         seconds=round(child.seconds, 3), peak_rss_mb=child.peak_rss_mb,
-                         timeout_s=cfg.runner.timeout_s, memory_mb=cfg.runner.memory_mb)
+    record = ProcessRecord(isolation=cfg.runner.isolation.value, returncode=child.returncode,
+                           signal=child.signal_name, limit_hit=child.cause,
+                           seconds=round(child.seconds, 3), peak_rss_mb=child.peak_rss_mb,
+                           timeout_s=cfg.runner.timeout_s, memory_mb=cfg.runner.memory_mb)
+    if isinstance(child, pool.PoolExit):
+        record.worker_pid, record.worker_job = child.worker_pid, child.worker_job
+        record.worker_rss_mb = child.worker_rss_mb
+    return record

@@ -74,57 +74,76 @@ def supervise(
 ) -> ChildExit:
     """Run `argv` to the end or to a limit; never raises for what the child does."""
     start = time.monotonic()
-    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     with open(log_path, "a", encoding="utf-8", errors="replace") as log:
+        sink = OutputSink(log, echo, echo_line)
         child = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env=env,
             text=True, encoding="utf-8", errors="replace", bufsize=1,
         )
-        reader = threading.Thread(target=_copy_output, args=(child.stdout, log, echo, echo_line, tail),
-                                  daemon=True)
+        reader = threading.Thread(target=_copy_output, args=(child.stdout, sink), daemon=True)
         reader.start()
         cause, peak = None, 0
         try:
             while child.poll() is None:
-                rss = _tree_rss(child.pid)
+                rss = tree_rss(child.pid)
                 peak = max(peak, rss)
-                if timeout_s is not None and time.monotonic() - start > timeout_s:
-                    cause = "timeout"
-                elif memory_mb is not None and rss > memory_mb * 2**20:
-                    cause = "memory"
+                cause = limit_hit(time.monotonic() - start, rss, timeout_s, memory_mb)
                 if cause:
-                    _kill_group(child)
+                    kill_group(child)
                     break
                 time.sleep(POLL_S)
         finally:
             if child.poll() is None:  # interrupted (Ctrl-C) or a limit: take the job down with us
-                _kill_group(child)
+                kill_group(child)
             child.wait()
             reader.join(timeout=5)
     return ChildExit(returncode=child.returncode, cause=cause, seconds=time.monotonic() - start,
-                     peak_rss_mb=round(peak / 2**20, 1), log_tail=list(tail))
+                     peak_rss_mb=round(peak / 2**20, 1), log_tail=list(sink.tail))
 
 
-def _copy_output(stream, log: TextIO, echo: TextIO | None,
-                 echo_line: Callable[[str], bool] | None, tail: deque) -> None:
-    """Copy the child's output; a native crash's dump (faulthandler: the error, then the
-    stack innermost first) replaces the tail, since its first lines are the telling ones."""
-    crash_dump = False
-    for line in stream:
-        log.write(line)
-        log.flush()
+class OutputSink:
+    """Where a job's output lines go: its log file, the console (all lines, or those
+    `echo_line` keeps), and the tail kept for the failure record. A native crash's dump
+    (faulthandler: the error, then the stack innermost first) replaces the tail, since its
+    first lines are the telling ones."""
+
+    def __init__(self, log: TextIO, echo: TextIO | None = None,
+                 echo_line: Callable[[str], bool] | None = None):
+        self.log, self.echo, self.echo_line = log, echo, echo_line
+        self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        self._crash_dump = False
+
+    def write(self, line: str) -> None:
+        self.log.write(line)
+        self.log.flush()
+        tail = self.tail
         if line.startswith(_CRASH_DUMP_START):
             tail.clear()
-            crash_dump = True
-        if not (crash_dump and len(tail) == tail.maxlen) and not line.startswith(_NOISE):
+            self._crash_dump = True
+        if not (self._crash_dump and len(tail) == tail.maxlen) and not line.startswith(_NOISE):
             tail.append(line.rstrip("\n"))
-        if echo is not None and (echo_line is None or echo_line(line)):
-            echo.write(line)
-            echo.flush()
+        if self.echo is not None and (self.echo_line is None or self.echo_line(line)):
+            self.echo.write(line)
+            self.echo.flush()
 
 
-def _tree_rss(pid: int) -> int:
+def _copy_output(stream, sink: OutputSink) -> None:
+    for line in stream:
+        sink.write(line)
+
+
+def limit_hit(seconds: float, rss: int, timeout_s: float | None,
+              memory_mb: float | None) -> str | None:
+    """"timeout" or "memory" if the job went past that limit, else None."""
+    if timeout_s is not None and seconds > timeout_s:
+        return "timeout"
+    if memory_mb is not None and rss > memory_mb * 2**20:
+        return "memory"
+    return None
+
+
+def tree_rss(pid: int) -> int:
     try:
         process = psutil.Process(pid)
         processes = [process, *process.children(recursive=True)]
@@ -139,7 +158,7 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def _kill_group(child: subprocess.Popen) -> None:
+def kill_group(child: subprocess.Popen) -> None:
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except ProcessLookupError:

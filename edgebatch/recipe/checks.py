@@ -23,6 +23,8 @@ _LOWER_BOUNDS: dict[str, tuple[float, bool]] = {
     "benchmark.runs": (1, True),
     "runner.timeout_s": (0, False),
     "runner.memory_mb": (0, False),
+    "runner.pool.max_jobs": (1, True),
+    "runner.pool.max_rss_mb": (0, False),
     "diagnosis.timeout_s": (0, False),
     "diagnosis.max_culprits": (1, True),
 }
@@ -41,6 +43,9 @@ def check_values(cfg: DictConfig) -> None:
     if any(t < 1 for t in threads):
         raise RecipeError(f"benchmark.threads: every thread count must be >= 1, got {list(threads)}")
     _check_keep_float(cfg)
+    if OmegaConf.select(cfg, "skip_unchanged") and not OmegaConf.select(cfg, "registry.enabled"):
+        raise RecipeError("skip_unchanged: compares with the registry's runs, but "
+                          "registry.enabled=false; enable the registry or drop skip_unchanged")
     cosine = OmegaConf.select(cfg, "validation.min_cosine")
     if cosine is not None and not -1 <= cosine <= 1:
         raise RecipeError(f"validation.min_cosine: must be within [-1, 1], got {cosine}")

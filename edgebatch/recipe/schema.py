@@ -52,6 +52,7 @@ class HybridKernels(Enum):
 
 class Isolation(Enum):
     process = "process"  # each job in a fresh child process, under runner's limits
+    pool = "pool"  # each job on a warm worker process (imports paid once), same limits
     inline = "inline"  # in the launcher's process: for debugging, no limits
 
 
@@ -245,11 +246,22 @@ class BenchmarkConfig:
 
 
 @dataclass
+class PoolConfig:
+    """When a warm worker (runner.isolation=pool) is replaced by a fresh one, besides after
+    a crash or a limit: after `max_jobs` jobs, or when its resident memory after a job is
+    above `max_rss_mb` (what jobs leave behind cannot pile up). None: never."""
+
+    max_jobs: Optional[int] = 25
+    max_rss_mb: Optional[float] = 3000.0
+
+
+@dataclass
 class RunnerConfig:
     """How each job runs. A crash, a hang past `timeout_s` or a resident set above
-    `memory_mb` fails that job only (isolation=process); None means no limit."""
+    `memory_mb` fails that job only (isolation=process or pool); None means no limit."""
 
     isolation: Isolation = Isolation.process
+    pool: PoolConfig = field(default_factory=PoolConfig)
     timeout_s: Optional[float] = 3600.0  # wall clock of the whole job, imports included
     memory_mb: Optional[float] = None  # resident memory of the job's processes
     # The terminal shows a job's own progress lines; TensorFlow/absl/LiteRT native logs and
@@ -343,6 +355,9 @@ class EdgeBatchConfig:
     # (resolved recipe, input/weight file contents, tool versions): re-run a sweep into its
     # own directory (hydra.sweep.dir=...) to finish what an interrupted run left.
     resume: bool = False
+    # Skip jobs whose job key equals that of the latest successful run of the same artifact
+    # name in the registry: the result says `unchanged` and names the version it matched.
+    skip_unchanged: bool = False
 
 
 def register() -> None:

@@ -4,7 +4,8 @@ The version is the one row of table `schema_version`. Version 1 is the SQLite in
 edgebatch wrote before it took database URLs: no version table (it used SQLite's
 `PRAGMA user_version`), tables `metrics` and `runs` that relied on SQLite's per-value types
 and rowids. Version 2 holds nothing only SQLite can. Version 3 (tables.py) adds tags, a
-description per artifact and the record of deleted versions. An index of a newer version
+description per artifact and the record of deleted versions. Version 4 adds each run's job
+key (`run_records.job_key`, for skip_unchanged). An index of a newer version
 than this code knows is refused, never rewritten.
 """
 
@@ -81,7 +82,8 @@ def _portable_tables(connection: Connection) -> None:
                 "value": tables.encode_metric(row.value),
             }
         )
-    run_columns = [c.name for c in tables.run_records.columns if c.name != "id"]
+    later = {"id", "job_key"}  # made here (the order of recording), or by a later version
+    run_columns = [c.name for c in tables.run_records.columns if c.name not in later]
     runs = [row._asdict() for row in _legacy_rows(connection, "runs", run_columns)]
     for target, rows in ((tables.artifact_metrics, metrics), (tables.run_records, runs)):
         if rows:
@@ -105,5 +107,15 @@ def _tags_descriptions_deletions(connection: Connection) -> None:
     )
 
 
+def _run_job_keys(connection: Connection) -> None:
+    """3 -> 4: add `run_records.job_key` (NULL for the runs recorded before). A version-1
+    index has it already: step 1 -> 2 made its `run_records` with today's columns."""
+    columns = {column["name"] for column in sa.inspect(connection).get_columns("run_records")}
+    if "job_key" not in columns:
+        connection.execute(sa.text("ALTER TABLE run_records ADD COLUMN job_key TEXT"))
+
+
 # _STEPS[i] upgrades version i + 1 to i + 2.
-_STEPS: list[Callable[[Connection], None]] = [_portable_tables, _tags_descriptions_deletions]
+_STEPS: list[Callable[[Connection], None]] = [
+    _portable_tables, _tags_descriptions_deletions, _run_job_keys,
+]

@@ -58,3 +58,4 @@ class Run:
     started_at: str | None
     finished_at: str | None
     config: dict[str, Any]
+    job_key: str | None = None  # edgebatch.batch.job_key: what decided the job's outcome

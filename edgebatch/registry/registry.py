@@ -240,6 +240,7 @@ class Registry:
         started_at: str | datetime | None,
         finished_at: str | datetime | None,
         config: dict[str, Any],
+        job_key: str | None = None,
     ) -> Run:
         """Record one job's outcome, failed runs included (same run_id replaces)."""
         check_name(name)
@@ -247,7 +248,7 @@ class Registry:
             raise RegistryError(f"run status must be one of {RUN_STATUSES}, got {status!r}")
         run = Run(
             run_id, name, status, stage, error_class, error_signature, error_message,
-            artifact_version, to_iso(started_at), to_iso(finished_at), config,
+            artifact_version, to_iso(started_at), to_iso(finished_at), config, job_key,
         )
         self.index.record_run(run)
         return run

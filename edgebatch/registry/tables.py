@@ -1,4 +1,4 @@
-"""The index's tables in SQLAlchemy Core, the same on SQLite and PostgreSQL (schema version 3).
+"""The index's tables in SQLAlchemy Core, the same on SQLite and PostgreSQL (schema version 4).
 
 JSON values (recipes, tool versions, report paths, run configs, metric values) are stored as
 text: PostgreSQL's json types reject the NaN and Infinity a metric may hold. Timestamps are
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from edgebatch.registry.records import RUN_STATUSES, MetricValue
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Text compared by code point, as SQLite compares it: listings sort the same on every
 # database, whatever the PostgreSQL server's locale.
@@ -111,6 +111,7 @@ run_records = sa.Table(
     sa.Column("started_at", _Text),
     sa.Column("finished_at", _Text),
     sa.Column("config", _Text, nullable=False),
+    sa.Column("job_key", _Text),  # edgebatch.batch.job_key of the job (skip_unchanged)
     sa.CheckConstraint(sa.column("status").in_(RUN_STATUSES), name="run_records_status"),
     sa.Index("run_records_name", "name", "finished_at"),
 )

@@ -100,7 +100,8 @@ def _change(check: dict) -> str:
 
 
 def _overview(rows: list[dict], out_dir: Path) -> Table:
-    table_rows = [[str(c.get("name") or fmt.DASH), str(c.get("status") or "unknown"),
+    table_rows = [[str(c.get("name") or fmt.DASH),
+                   str(c.get("status") or "unknown") + (" (not run)" if c.get("not_run") else ""),
                    _version(c.get("baseline"), out_dir), _version(c.get("current"), out_dir),
                    _what_changed(c),
                    fmt.value(dig(c, "error", "signature")), fmt.value(c.get("last_good_version")),

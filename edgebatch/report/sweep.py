@@ -26,7 +26,7 @@ def write_sweep_report(results: list[dict], out_dir: Path) -> dict[str, Path]:
 
 def sweep_document(jobs: list[dict], out_dir: Path) -> Document:
     """The summary; each job's name links to its report (relative to `out_dir`)."""
-    counts = Counter(str(job.get("status") or "unknown") for job in jobs)
+    counts = Counter(_status(job) for job in jobs)
     subtitle = f"{len(jobs)} jobs: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     doc = Document(title="Sweep summary", subtitle=subtitle)
     threads = _thread_counts(jobs)
@@ -49,8 +49,10 @@ def _summary_table(jobs: list[dict], threads: list[str], out_dir: Path) -> Table
     rows, tones = [], []
     for job in jobs:
         validation, model = section(job, "validation"), section(job, "model")
-        status = str(job.get("status") or "unknown")
-        if status != "ok" and job.get("stage"):
+        status = _status(job)
+        if status == "unchanged":
+            status += f" (not run: as {lookup.artifact_ref(job)})"
+        elif status != "ok" and job.get("stage"):
             status += f" ({job['stage']})"
         name = lookup.report_link(str(job.get("name") or fmt.DASH), dig(job, "report", "html"), out_dir)
         rows.append([name, lookup.quant(job) or fmt.DASH,
@@ -61,6 +63,13 @@ def _summary_table(jobs: list[dict], threads: list[str], out_dir: Path) -> Table
                      fmt.value(model.get("transposes")), fmt.value(lookup.artifact_ref(job))])
         tones.append(_tone(job))
     return Table(columns, rows, tones)
+
+
+def _status(job: dict) -> str:
+    """The job's status; "unchanged" for one skip_unchanged did not run."""
+    if job.get("unchanged"):
+        return "unchanged"
+    return str(job.get("status") or "unknown")
 
 
 def _tone(job: dict) -> Tone:

@@ -95,3 +95,20 @@ class InvertedResidual(nn.Module):
         y = nn.functional.relu6(self.depthwise(nn.functional.relu6(self.expand(x))))
         x = self.project(y) + x
         return self.fc(x.mean((2, 3)))
+
+
+class Hoards(nn.Module):
+    """Takes 50 MB more every 10 ms in forward, until a memory limit stops it (or 8 GB)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x):
+        import time
+
+        chunks = []
+        while len(chunks) < 160:
+            chunks.append(bytearray(50 << 20))
+            time.sleep(0.01)
+        raise RuntimeError("no memory limit stopped this job")

@@ -100,6 +100,7 @@ def test_suites_switch_to_multirun_and_carry_thresholds():
     cfg = compose_config(["+recipe=tiny_cnn", "+suite=nightly"])
     assert cfg.suite.compare_baseline and cfg.suite.fail_on.value == "regression"
     assert cfg.suite.thresholds.size_rel > 0
+    assert cfg.runner.isolation.value == "pool"  # measured faster (docs/batch.md)
     smoke = compose_config(["+recipe=tiny_cnn", "+suite=smoke"])
     assert smoke.suite.name == "smoke" and smoke.benchmark.runs <= 5
 

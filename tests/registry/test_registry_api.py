@@ -466,6 +466,7 @@ def test_an_index_written_before_database_urls_opens_migrated(tmp_path, tflite_b
     assert [type(v) for v in artifact.metrics.values()] == [float, int, str, type(None)]
     assert [run.run_id for run in registry.runs("resnet18")] == ["run-0", "run-1"]  # newest first
     assert registry.last_good("resnet18").config == {"quant": "drq"}
+    assert registry.last_good("resnet18").job_key is None  # runs before version 4 have none
     assert registry.verify().ok
     assert registry.put("resnet18", tflite_bytes("new"), recipe={}, metrics={"n": 1},
                         tool_versions={}).version == 2
@@ -477,11 +478,29 @@ def test_an_index_written_before_database_urls_opens_migrated(tmp_path, tflite_b
     assert registry.describe("resnet18@2", "after the upgrade").description == "after the upgrade"
 
 
+def test_a_version_3_index_gets_run_job_keys(registry):
+    _record(registry, "before", "ok", "2025-01-01T00:00:00+00:00")
+    with registry.database.write() as db:
+        db.execute(sa.text("ALTER TABLE run_records DROP COLUMN job_key"))
+        db.execute(sa.update(tables.schema_version).values(version=3))
+
+    upgraded = Registry(registry.root, url=registry.url)
+
+    assert schema_version(upgraded.database) == tables.SCHEMA_VERSION == 4
+    assert upgraded.last_good("resnet18").job_key is None
+    upgraded.record_run("after", "resnet18", status="ok", stage=None, error_class=None,
+                        error_signature=None, error_message=None, artifact_version=None,
+                        started_at=None, finished_at="2025-01-02T00:00:00+00:00", config={},
+                        job_key="abc123")
+    assert [(r.run_id, r.job_key) for r in upgraded.runs("resnet18")] == [
+        ("after", "abc123"), ("before", None)]
+
+
 def test_an_index_of_a_newer_schema_is_refused(registry):
     with registry.database.write() as db:
         db.execute(sa.update(tables.schema_version).values(version=99))
     with pytest.raises(RegistryError, match=r"schema version 99, newer than this edgebatch knows"
-                                            r" \(3\): upgrade edgebatch"):
+                                            r" \(4\): upgrade edgebatch"):
         Registry(registry.root, url=registry.url)
 
 
