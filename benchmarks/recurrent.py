@@ -26,14 +26,7 @@ def cases():
     """(name, module, sequence length → sample input)."""
     import torch
 
-    class SequenceAndHidden(torch.nn.Module):
-        def __init__(self, rnn):
-            super().__init__()
-            self.rnn = rnn
-
-        def forward(self, x):
-            out, state = self.rnn(x)
-            return out, state[0] if isinstance(state, tuple) else state
+    from model_zoo.examples import SequenceAndHidden
 
     torch.manual_seed(0)
     return [

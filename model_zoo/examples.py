@@ -96,6 +96,19 @@ class GRUNet(Example):
         return self.head(out[:, -1])
 
 
+class SequenceAndHidden(nn.Module):
+    """A recurrent layer as most models read it: the output sequence and the last hidden
+    state (not an LSTM's cell state)."""
+
+    def __init__(self, rnn: nn.Module):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        out, state = self.rnn(x)
+        return out, state[0] if isinstance(state, tuple) else state
+
+
 class TinyAttention(Example):
     """Single-head attention written out: q/k/v projections, scaled scores, softmax."""
 

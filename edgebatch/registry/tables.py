@@ -46,15 +46,16 @@ artifacts = sa.Table(
     sa.Index("artifacts_sha256", "sha256"),
 )
 
+def _artifact_id() -> sa.Column:
+    """The column of a per-artifact table that names its artifact (gone with it)."""
+    return sa.Column("artifact_id", sa.Integer, sa.ForeignKey(artifacts.c.id, ondelete="CASCADE"),
+                     nullable=False)
+
+
 artifact_metrics = sa.Table(
     "artifact_metrics",
     metadata,
-    sa.Column(
-        "artifact_id",
-        sa.Integer,
-        sa.ForeignKey(artifacts.c.id, ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _artifact_id(),
     sa.Column("position", sa.Integer, nullable=False),  # metrics come back in the order given
     sa.Column("key", _Text, nullable=False),
     sa.Column("value", _Text),
@@ -75,12 +76,7 @@ aliases = sa.Table(
 artifact_tags = sa.Table(
     "artifact_tags",
     metadata,
-    sa.Column(
-        "artifact_id",
-        sa.Integer,
-        sa.ForeignKey(artifacts.c.id, ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _artifact_id(),
     sa.Column("tag", _Text, nullable=False),
     sa.PrimaryKeyConstraint("artifact_id", "tag"),
 )

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import edgebatch
+from model_zoo.examples import SequenceAndHidden
 from tests.convert.checks import assert_converts, op_counts
 from tests.convert.fn_module import Fn
 
@@ -17,18 +18,6 @@ torch.manual_seed(0)
 
 def _total(ops) -> int:
     return sum(n for name, n in ops.items() if name != "DELEGATE")
-
-
-class SequenceAndHidden(torch.nn.Module):
-    """What most models read: the output sequence and the last hidden state (not c_n)."""
-
-    def __init__(self, rnn):
-        super().__init__()
-        self.rnn = rnn
-
-    def forward(self, x):
-        out, state = self.rnn(x)
-        return out, state[0] if isinstance(state, tuple) else state
 
 
 @pytest.mark.parametrize(
