@@ -93,7 +93,7 @@ def test_warm_workers_keep_each_jobs_isolation_limits_and_bytes(tmp_path):
         f"the job's resident memory went past runner.memory_mb={HOARD_MEMORY_MB} MB in stage "
         "'convert' and it was stopped")
     assert hoard["process"]["limit_hit"] == "memory"
-    assert HOARD_MEMORY_MB < hoard["process"]["peak_rss_mb"] < 8000
+    assert HOARD_MEMORY_MB <= hoard["process"]["peak_rss_mb"] < 8000  # MB rounded to 0.1
 
 
 @pytest.mark.slow  # ~30 s here: two workers' imports at once on two cores
