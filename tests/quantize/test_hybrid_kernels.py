@@ -135,3 +135,30 @@ def test_int8_ops_xnnpack_does_not_run_fall_back_to_float_between_quantize_ops(m
     assert delegate_coverage(models[True].flatbuffer).partitions == 1
     cosines = [_cosine(models[f], block, calibration[1]) for f in (False, True)]
     assert cosines[1] > 0.995 and abs(cosines[1] - cosines[0]) < 2e-3
+
+
+class LayerScaledMlp(torch.nn.Module):
+    """convnext's block in small: channels-last Linear layers, then a per-channel layer scale
+    kept as an NCHW [C, 1, 1] parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(16, 64), torch.nn.Linear(64, 16)
+        self.layer_scale = torch.nn.Parameter(torch.rand(16, 1, 1) + 0.5)
+
+    def forward(self, x):
+        y = self.fc2(torch.nn.functional.gelu(self.fc1(x.permute(0, 2, 3, 1))))
+        return x + self.layer_scale * y.permute(0, 3, 1, 2)
+
+
+def test_int8_layers_with_a_folded_layer_scale_stay_on_xnnpack():
+    # TF's converter folds the scale into the Linear before it with the scale's shape as the
+    # bias's; [1, 1, C] would make XNNPACK refuse every such layer (convnext_tiny: 18)
+    torch.manual_seed(0)
+    calibration = seeded_batches(SHAPE, 4)
+    model = edgebatch.convert(LayerScaledMlp().eval(), calibration[0],
+                              quant_config=QuantConfig.from_preset("int8",
+                                                                   calibration_data=calibration))
+    assert summarize(model.flatbuffer).ops["FULLY_CONNECTED"] == 2
+    coverage = delegate_coverage(model.flatbuffer)
+    assert (coverage.partitions, coverage.not_delegated) == (1, [])

@@ -33,10 +33,39 @@ def out_tf_dtype(ctx, index: int | None = None):
     return tf_dtype(ctx.out_dtype(index))
 
 
+def is_weight(value) -> bool:
+    """A weight of the model: a tf.Variable, or an eager constant (tf_graph.WeightStore)."""
+    return isinstance(value, tf.Variable) or (
+        isinstance(value, tf.Tensor) and not tf.is_symbolic_tensor(value))
+
+
 def binary_operands(ctx, a, b):
     """Both operands in the node's output dtype (torch's type promotion already decided it)."""
     dtype = out_tf_dtype(ctx)
-    return as_tensor(a, dtype), as_tensor(b, dtype)
+    a, b = as_tensor(a, dtype), as_tensor(b, dtype)
+    return _without_leading_unit_dims(a, b), _without_leading_unit_dims(b, a)
+
+
+def on_constant(fn, x):
+    """`fn(x)`, computed now if x is a constant weight (an eager tensor), so the result is a
+    constant weight too: lowerings that look for weights (a mul folded into a layer, an int8
+    weight) see through the reshapes and transposes the layout pass puts on them."""
+    if isinstance(x, tf.Tensor) and not tf.is_symbolic_tensor(x):
+        with tf.init_scope():
+            return fn(x)
+    return fn(x)
+
+
+def _without_leading_unit_dims(weight, other):
+    """A weight broadcast against `other` without its leading size-1 dims ([1, 1, C] → [C]),
+    which broadcasts the same. TF's converter folds a multiplier into the preceding
+    FULLY_CONNECTED with the multiplier's shape as the bias's: a [1, 1, C] bias, which
+    XNNPACK refuses, so those layers ran on slow reference kernels (convnext's layer scale)."""
+    if not is_weight(weight) or other.shape.rank is None or weight.shape.rank > other.shape.rank:
+        return weight
+    dims = weight.shape.as_list()
+    keep = next((i for i, d in enumerate(dims) if d != 1), len(dims))
+    return on_constant(lambda w: tf.reshape(w, dims[keep:]), weight) if keep else weight
 
 
 def static_shape(ctx, index: int | None = None) -> list:

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from edgebatch._imports import tensorflow
+from edgebatch._convert.lowerings._util import is_weight
 from edgebatch._convert.lowerings.registry import lower
 
 tf = tensorflow()
@@ -102,12 +103,6 @@ def static_value(value):
     if isinstance(value, tf.Tensor):
         return tf.get_static_value(value)
     return None
-
-
-def _is_weight(value) -> bool:
-    """A weight of the model: a tf.Variable, or an eager constant (tf_graph.WeightStore)."""
-    return isinstance(value, tf.Variable) or (
-        isinstance(value, tf.Tensor) and not tf.is_symbolic_tensor(value))
 
 
 def _bits(quant_min: int, quant_max: int) -> tuple[int, bool]:
@@ -281,7 +276,7 @@ def _dequantize(ctx, x, scale, zero_point, quant_min, quant_max, dtype, axis=Non
     if zero_point is None:
         z = np.zeros(1)
     rank = x.shape.rank
-    values = static_value(x) if _is_weight(x) else None
+    values = static_value(x) if is_weight(x) else None
     if values is not None and s is not None and z is not None:
         # A weight folded to int8 by convert_pt2e(fold_quantize=True). TF's converter does
         # not constant-fold cast/mul chains on large tensors (they would stay as CAST+MUL

@@ -13,7 +13,7 @@ import torch
 from edgebatch._imports import tensorflow
 from edgebatch._convert.ir.nodes import norm_dim
 from edgebatch._convert.lowerings._util import (
-    as_tensor, dynamic_shape, norm_dims, out_tf_dtype, static_shape, tf_rank,
+    as_tensor, dynamic_shape, norm_dims, on_constant, out_tf_dtype, static_shape, tf_rank,
 )
 from edgebatch._convert.lowerings.elementwise import is_tensor
 from edgebatch._convert.lowerings.registry import lower
@@ -85,7 +85,11 @@ def on_last_axis(x, dim: int, fn):
 @lower(aten.view.default, aten.view_copy.default)
 def aten_view(ctx, self, size):
     shape = output_shape(ctx, size)
-    return self if shape == self.shape.as_list() else tf.reshape(self, shape)
+    if shape == self.shape.as_list():
+        return self
+    if all(isinstance(d, int) for d in shape):
+        return on_constant(lambda x: tf.reshape(x, shape), self)
+    return tf.reshape(self, shape)
 
 
 # permute(Tensor(a) self, int[] dims) -> Tensor(a)
@@ -93,7 +97,7 @@ def aten_view(ctx, self, size):
 @lower(aten.permute.default, aten.permute_copy.default)
 def aten_permute(ctx, self, dims):
     dims = norm_dims(dims, tf_rank(self))
-    return self if dims == sorted(dims) else tf.transpose(self, dims)
+    return self if dims == sorted(dims) else on_constant(lambda x: tf.transpose(x, dims), self)
 
 
 # expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)
