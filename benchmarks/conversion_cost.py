@@ -211,14 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({**meta, "rows": rows, "runs": runs}, indent=2))
     if args.update_readme:
-        from edgebatch.report.markdown import replace_section
+        from edgebatch.report.markdown import rewrite_section
 
-        try:
-            text = replace_section(args.readme.read_text(), START, END, table)
-        except ValueError as error:
-            print(f"error: {args.readme}: {error}", file=sys.stderr)
+        if not rewrite_section(args.readme, START, END, table):
             return 2
-        args.readme.write_text(text)
         print(f"{args.readme}: conversion cost of {len(rows)} models", file=sys.stderr)
     return 1 if any("error" in r for r in runs) else 0
 

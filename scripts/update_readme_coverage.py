@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from edgebatch.report.coverage import markdown
-from edgebatch.report.markdown import replace_section
+from edgebatch.report.markdown import rewrite_section
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- zoo-coverage:start -->", "<!-- zoo-coverage:end -->"
@@ -39,12 +39,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rows, latest = merged_rows(args.coverage)
     table = markdown(rows, day=latest["date"], host=latest["machine"])
-    try:
-        text = replace_section(args.readme.read_text(), START, END, table)
-    except ValueError as error:
-        print(f"error: {args.readme}: {error}", file=sys.stderr)
+    if not rewrite_section(args.readme, START, END, table):
         return 2
-    args.readme.write_text(text)
     print(f"{args.readme}: {len(rows)} models")
     return 0
 

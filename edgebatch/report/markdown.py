@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 from edgebatch.report.blocks import (
     Block, Code, Document, Fields, Figure, Heading, Link, Links, Paragraph, Table,
@@ -76,3 +78,15 @@ def replace_section(text: str, start: str, end: str, body: str) -> str:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{body}{end}{tail}"
+
+
+def rewrite_section(path, start: str, end: str, body: str) -> bool:
+    """Replace the marked section of the file at `path` (see replace_section); False, with
+    one line on stderr, if the markers are missing."""
+    try:
+        text = replace_section(Path(path).read_text(), start, end, body)
+    except ValueError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return False
+    Path(path).write_text(text)
+    return True
