@@ -78,7 +78,8 @@ def test_the_report_has_each_stages_cost(cnn):
     stages = model.report["stages"]
     assert [s["stage"] for s in stages] == ["export", "passes", "lower", "tflite", "postprocess"]
     assert all(s["seconds"] >= 0 and s["peak_rss_mb"] > 0 for s in stages)
-    assert sum(s["seconds"] for s in stages) <= model.report["conversion_seconds"]
+    rounding = 0.0005 * len(stages)  # each stage's seconds are rounded to 1 ms
+    assert sum(s["seconds"] for s in stages) <= model.report["conversion_seconds"] + rounding
 
 
 def test_a_multi_signature_conversion_adds_up_each_stage(cnn):
