@@ -282,13 +282,11 @@ class Index:
     def set_alias(self, name: str, version: int, alias: str) -> None:
         """Point `alias` of `name` at `version`, moving it if it pointed elsewhere."""
         with self.database.write(lock_key=_name_lock(name)) as db:
-            exists = db.execute(
-                sa.select(artifacts.c.id).where(
-                    (artifacts.c.name == name) & (artifacts.c.version == version)
-                )
-            ).first()
-            if exists is None:
-                raise RegistryError(f"cannot set alias {alias!r}: no artifact {name}@{version}")
+            try:
+                _artifact_id(db, name, version)
+            except RegistryError:
+                raise RegistryError(
+                    f"cannot set alias {alias!r}: no artifact {name}@{version}") from None
             db.execute(
                 sa.delete(aliases).where((aliases.c.name == name) & (aliases.c.alias == alias))
             )
